@@ -1,0 +1,14 @@
+// Package mptcp is gomptcp: Multipath TCP (RFC 8684, MPTCP v1) in Go.
+//
+// The module holds a userspace MPTCP v1 stack that interoperates with the
+// Linux kernel's MPTCP, pluggable path managers, schedulers and coupled
+// congestion control, link backends (a deterministic network simulator and
+// Linux TUN devices), and Go tooling for the kernel's own MPTCP.
+//
+// The packages, bottom up:
+//
+//   - wire: TCP/IP headers, TCP options, every RFC 8684 MPTCP option, and the
+//     MPTCP crypto (keys, tokens, IDSNs, HMACs, DSS checksum).
+//
+// The command cmd/mptcp is the single command-line entry point.
+package mptcp

@@ -16,8 +16,9 @@ var (
 	// (a reserved flag combination, an unknown address family, …).
 	ErrBadValue = errors.New("bad value")
 	// ErrBadVersion: an IP or MPTCP version this package does not speak.
-	// MP_CAPABLE version 0 (RFC 6824) is reported with this error wrapped
-	// in an *OptionError whose Version field the caller can inspect.
+	// ParseMPCapable reports MP_CAPABLE version 0 (RFC 6824) with this
+	// error and still returns the parsed value, whose Version field the
+	// caller inspects to fall back to TCP.
 	ErrBadVersion = errors.New("unsupported version")
 	// ErrBadChecksum: a checksum does not verify.
 	ErrBadChecksum = errors.New("bad checksum")

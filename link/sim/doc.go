@@ -1,0 +1,54 @@
+// Package sim is a discrete-event network simulator for gomptcp. It runs
+// link.Node stacks on hosts joined by point-to-point links and routers, on
+// a virtual clock, reproducibly bit for bit from a seed.
+//
+// # Topology
+//
+// A Network holds Hosts and Routers. Each has Interfaces with addresses;
+// Connect joins two interfaces with a Link, whose two directions (AB from
+// the first interface to the second, BA back) are modelled by
+// impair.Impairer values: rate and drop-tail queue, propagation delay and
+// jitter, random loss (Bernoulli and Gilbert–Elliott), reordering,
+// duplication, bit corruption and an MTU (1500 bytes unless configured;
+// nothing fragments). Several paths can share a bottleneck by crossing the
+// same router link.
+//
+// A Host runs a link.Node. The Node chooses the interface to send on; the
+// packet crosses that interface's link. A Host is a weak host: it accepts a
+// packet addressed to any of its addresses, whichever interface it arrives
+// on. Before delivery it drops malformed packets and packets whose IPv4
+// header, TCP or UDP checksum does not verify (so corruption is caught as
+// on a real host). It never forwards.
+//
+// A Router forwards by longest prefix match over static routes; connected
+// prefixes of its interfaces are routed automatically. It drops IPv4
+// packets whose header checksum does not verify, and it decrements the
+// IPv4 TTL (updating the header checksum, RFC 1624) or the IPv6 hop limit
+// and drops packets that would expire; it does not send ICMP.
+//
+// Middleware (link.Middleware: middleboxes, pcap taps, extra impairment)
+// goes on any link direction, either where packets enter it (AddIngress,
+// before the queue) or where they leave it (AddEgress, on arrival at the
+// far interface).
+//
+// # Time and determinism
+//
+// Time is virtual: it starts at Config.Start (clock.Epoch by default) and
+// jumps from event to event. Events at the same virtual time run in the
+// order they were scheduled. Each link direction draws its random
+// decisions from its own generators, seeded from Config.Seed and the
+// link's position, so two runs with the same seed and the same sequence of
+// calls produce identical packets, timings and statistics.
+//
+// Nodes are driven as the link package describes: Receive, Timer and
+// LinkEvent are called synchronously from the event loop, and each Node's
+// Deadline is read after every call into it, after every callback
+// scheduled with At or AfterFunc (the place for application actions, such as
+// opening a connection), and whenever a run starts. A packet sent during a call into a Node is
+// processed by its link at once, but arrives at the far end in an event of
+// its own, never inside the sender's call. The Network also implements
+// clock.Clock on virtual time.
+//
+// The Network is not safe for concurrent use: build it, then drive it with
+// Run, RunUntil, RunFor or Step from one goroutine.
+package sim

@@ -1,0 +1,133 @@
+package sim
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gomptcp/mptcp/wire"
+)
+
+// verdict is what a host makes of a packet.
+type verdict uint8
+
+const (
+	verdictOK verdict = iota
+	verdictMalformed
+	verdictBadChecksum
+)
+
+// ipDst returns the destination address of an IPv4 or IPv6 packet and
+// whether the packet is well-formed enough to route: a complete fixed
+// header whose length fields fit in pkt.
+func ipDst(pkt []byte) (netip.Addr, bool) {
+	if len(pkt) == 0 {
+		return netip.Addr{}, false
+	}
+	switch pkt[0] >> 4 {
+	case 4:
+		if ip := wire.IPv4(pkt); ip.Check() == nil {
+			return ip.Dst(), true
+		}
+	case 6:
+		if ip := wire.IPv6(pkt); ip.Check() == nil {
+			return ip.Dst(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// verify checks what a receiving host checks: the IPv4 header checksum
+// (RFC 791 §3.1) and, for TCP and UDP that are not fragments, the transport
+// checksum over the pseudo-header (RFC 9293 §3.1, RFC 768, RFC 8200 §8.1).
+// A UDP checksum of zero means "none" over IPv4 and is invalid over IPv6
+// (RFC 8200 §8.1). IPv6 packets whose Routing header still has segments
+// left are not checked further: the pseudo-header's destination is not
+// the one in the header.
+func verify(pkt []byte) verdict {
+	if len(pkt) == 0 {
+		return verdictMalformed
+	}
+	var (
+		proto    uint8
+		l4       []byte
+		src, dst netip.Addr
+		v6       bool
+	)
+	switch pkt[0] >> 4 {
+	case 4:
+		ip := wire.IPv4(pkt)
+		if ip.Check() != nil {
+			return verdictMalformed
+		}
+		if !ip.ChecksumValid() {
+			return verdictBadChecksum
+		}
+		if ip.MoreFragments() || ip.FragmentOffset() != 0 {
+			return verdictOK
+		}
+		proto, l4, src, dst = ip.Protocol(), ip.Payload(), ip.Src(), ip.Dst()
+	case 6:
+		ip := wire.IPv6(pkt)
+		if ip.Check() != nil {
+			return verdictMalformed
+		}
+		u, err := ip.UpperLayer()
+		if err != nil {
+			return verdictMalformed
+		}
+		if u.IsFragment() || u.RoutingSegmentsLeft != 0 {
+			return verdictOK
+		}
+		proto, l4, src, dst, v6 = u.Protocol, u.Payload, ip.Src(), ip.Dst(), true
+	default:
+		return verdictMalformed
+	}
+	switch proto {
+	case wire.IPProtocolTCP:
+		if wire.TCP(l4).Check() != nil {
+			return verdictMalformed
+		}
+		if !wire.TCPChecksumValid(src, dst, l4) {
+			return verdictBadChecksum
+		}
+	case wire.IPProtocolUDP:
+		if len(l4) < 8 { // RFC 768 header
+			return verdictMalformed
+		}
+		if l4[6] == 0 && l4[7] == 0 {
+			if v6 {
+				return verdictBadChecksum
+			}
+			return verdictOK
+		}
+		if wire.ChecksumFold(wire.ChecksumAdd(wire.PseudoHeaderSum(proto, src, dst, len(l4)), l4)) != 0 {
+			return verdictBadChecksum
+		}
+	}
+	return verdictOK
+}
+
+// decrementHopLimit decrements the IPv4 TTL or IPv6 hop limit of a packet
+// that ipDst accepted. It returns false, leaving the packet alone, if the
+// packet would expire (RFC 791 §3.2, RFC 8200 §3). The IPv4 header checksum
+// is updated incrementally (RFC 1624 §3, eqn. 3), so a corrupted header
+// stays detectably corrupted.
+func decrementHopLimit(pkt []byte) bool {
+	if pkt[0]>>4 == 6 {
+		ip := wire.IPv6(pkt)
+		if ip.HopLimit() <= 1 {
+			return false
+		}
+		ip.SetHopLimit(ip.HopLimit() - 1)
+		return true
+	}
+	ip := wire.IPv4(pkt)
+	if ip.TTL() <= 1 {
+		return false
+	}
+	old := binary.BigEndian.Uint16(pkt[8:10]) // TTL and Protocol share a 16-bit word
+	ip.SetTTL(ip.TTL() - 1)
+	sum := uint64(^ip.Checksum()) + uint64(^old) + uint64(binary.BigEndian.Uint16(pkt[8:10]))
+	binary.BigEndian.PutUint16(pkt[10:12], wire.ChecksumFold(sum))
+	return true
+}

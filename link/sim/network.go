@@ -1,0 +1,310 @@
+package sim
+
+import (
+	"math"
+	"time"
+
+	"github.com/gomptcp/mptcp/clock"
+)
+
+// Config configures a Network.
+type Config struct {
+	// Seed seeds every random process of the simulation.
+	Seed uint64
+	// Start is the virtual time at which the simulation starts; the zero
+	// value means clock.Epoch.
+	Start time.Time
+}
+
+// Network is a simulated network and its event loop.
+type Network struct {
+	seed  uint64
+	start time.Time
+	now   int64 // nanoseconds since start
+
+	events  eventHeap
+	seq     uint64
+	count   uint64 // events run
+	running bool
+	firing  *event // the event running now
+
+	hosts   []*Host
+	routers []*Router
+	links   []*Link
+}
+
+// New returns an empty Network.
+func New(cfg Config) *Network {
+	start := cfg.Start
+	if start.IsZero() {
+		start = clock.Epoch
+	}
+	return &Network{seed: cfg.Seed, start: start}
+}
+
+var _ clock.Clock = (*Network)(nil)
+
+// Now returns the current virtual time.
+func (n *Network) Now() time.Time { return n.start.Add(time.Duration(n.now)) }
+
+// Start returns the virtual time at which the simulation started.
+func (n *Network) Start() time.Time { return n.start }
+
+// Since returns the virtual time elapsed since the start.
+func (n *Network) Since() time.Duration { return time.Duration(n.now) }
+
+// Events reports how many events have run.
+func (n *Network) Events() uint64 { return n.count }
+
+// Pending reports how many events are scheduled.
+func (n *Network) Pending() int { return len(n.events) }
+
+// Hosts returns the hosts in the order they were added.
+func (n *Network) Hosts() []*Host { return n.hosts }
+
+// Routers returns the routers in the order they were added.
+func (n *Network) Routers() []*Router { return n.routers }
+
+// Links returns the links in the order they were made.
+func (n *Network) Links() []*Link { return n.links }
+
+// AfterFunc runs f in the event loop when d of virtual time has passed. It
+// implements clock.Clock; after f returns, every Node's Deadline is read
+// again.
+func (n *Network) AfterFunc(d time.Duration, f func()) clock.Timer {
+	u := &userTimer{n: n, f: func(time.Time) { f() }}
+	u.ev.fire = u.fire
+	u.ev.index = -1
+	n.schedule(&u.ev, n.now+max(int64(d), 0))
+	return u
+}
+
+// At runs f in the event loop at virtual time t (at once if t has passed)
+// with the current time. After f returns, every Node's Deadline is read
+// again. The returned Timer can cancel or move the call.
+func (n *Network) At(t time.Time, f func(now time.Time)) clock.Timer {
+	u := &userTimer{n: n, f: f}
+	u.ev.fire = u.fire
+	u.ev.index = -1
+	n.schedule(&u.ev, max(n.offset(t), n.now))
+	return u
+}
+
+// Run runs events until none is left. With Nodes whose timers never stop,
+// it does not return; use RunUntil or RunFor instead. Like RunUntil, RunFor
+// and Step, it first reads every Node's Deadline, and it must not be called
+// from inside the simulation (from a Node or a callback): that panics.
+func (n *Network) Run() {
+	n.enter()
+	defer n.leave()
+	for len(n.events) > 0 {
+		n.step()
+	}
+}
+
+// RunUntil runs every event scheduled up to and including t, then sets the
+// clock to t (if t is later than now).
+func (n *Network) RunUntil(t time.Time) {
+	n.enter()
+	defer n.leave()
+	end := n.offset(t)
+	for len(n.events) > 0 && n.events[0].at <= end {
+		n.step()
+	}
+	if end > n.now {
+		n.now = end
+	}
+}
+
+// RunFor runs the simulation for d of virtual time.
+func (n *Network) RunFor(d time.Duration) { n.RunUntil(n.Now().Add(d)) }
+
+// Step runs the next event, if any, and reports whether there was one.
+func (n *Network) Step() bool {
+	n.enter()
+	defer n.leave()
+	if len(n.events) == 0 {
+		return false
+	}
+	n.step()
+	return true
+}
+
+// enter starts a run. It reads every Node's Deadline, since Nodes may have
+// been given work before the run.
+func (n *Network) enter() {
+	if n.running {
+		panic("sim: Run, RunUntil, RunFor or Step called from inside the simulation")
+	}
+	n.running = true
+	n.refreshAll()
+}
+
+func (n *Network) leave() { n.running = false }
+
+// step runs the earliest event. The event stays in the heap while it runs:
+// if it reschedules itself (the common case for links and hosts), one
+// sift moves it; otherwise it is removed afterwards.
+func (n *Network) step() {
+	e := n.events[0]
+	n.now = max(n.now, e.at)
+	n.count++
+	seq := e.seq
+	n.firing = e
+	e.fire()
+	n.firing = nil
+	if e.index >= 0 && e.seq == seq {
+		n.events.remove(e.index)
+	}
+}
+
+// pendingAt reports whether e is scheduled at at and will still be after
+// the event running now, so that rescheduling it there can be skipped.
+func (n *Network) pendingAt(e *event, at int64) bool {
+	return e.index >= 0 && e.at == at && e != n.firing
+}
+
+// offset converts t to nanoseconds since the start, saturating.
+func (n *Network) offset(t time.Time) int64 {
+	d := t.Sub(n.start)
+	if d == math.MinInt64 {
+		return math.MinInt64 + 1
+	}
+	return int64(d)
+}
+
+// schedule (re)schedules e at virtual offset at. Each (re)scheduling takes
+// a new sequence number, so events at equal times run in scheduling order.
+func (n *Network) schedule(e *event, at int64) {
+	n.seq++
+	e.at, e.seq = at, n.seq
+	if e.index >= 0 {
+		n.events.fix(e.index)
+		return
+	}
+	n.events.push(e)
+}
+
+func (n *Network) cancel(e *event) bool {
+	if e.index < 0 {
+		return false
+	}
+	n.events.remove(e.index)
+	return true
+}
+
+// refreshAll re-reads every Node's deadline.
+func (n *Network) refreshAll() {
+	for _, h := range n.hosts {
+		h.refresh()
+	}
+}
+
+// userTimer is an At or AfterFunc call.
+type userTimer struct {
+	n  *Network
+	f  func(now time.Time)
+	ev event
+}
+
+func (u *userTimer) fire() {
+	u.f(u.n.Now())
+	u.n.refreshAll()
+}
+
+func (u *userTimer) Stop() bool {
+	if &u.ev == u.n.firing { // stopping itself while it runs: it has fired
+		u.n.cancel(&u.ev)
+		return false
+	}
+	return u.n.cancel(&u.ev)
+}
+
+func (u *userTimer) Reset(d time.Duration) bool {
+	pending := u.ev.index >= 0 && &u.ev != u.n.firing
+	u.n.schedule(&u.ev, u.n.now+max(int64(d), 0))
+	return pending
+}
+
+// event is an entry of the event heap. Objects that need events embed one
+// and reschedule it, so that the steady state allocates nothing.
+type event struct {
+	at    int64
+	seq   uint64
+	index int // in the heap, -1 when not scheduled
+	fire  func()
+}
+
+// eventHeap is a min-heap of events by (at, seq).
+type eventHeap []*event
+
+func (h eventHeap) less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
+}
+
+func (h eventHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+
+func (h *eventHeap) push(e *event) {
+	e.index = len(*h)
+	*h = append(*h, e)
+	h.up(e.index)
+}
+
+func (h *eventHeap) remove(i int) {
+	s := *h
+	n := len(s) - 1
+	e := s[i]
+	if i != n {
+		s.swap(i, n)
+	}
+	s[n] = nil
+	*h = s[:n]
+	if i != n {
+		h.fix(i)
+	}
+	e.index = -1
+}
+
+func (h *eventHeap) fix(i int) {
+	if !h.down(i) {
+		h.up(i)
+	}
+}
+
+func (h eventHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h eventHeap) down(i int) bool {
+	start := i
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			break
+		}
+		h.swap(i, m)
+		i = m
+	}
+	return i > start
+}

@@ -112,9 +112,11 @@ type flowKey struct{ a, b netip.AddrPort }
 // Tracker follows MPTCP connections through a capture. Feed it every
 // segment in capture order with Add.
 type Tracker struct {
-	conns   []*Conn
-	flows   map[flowKey]*Subflow
-	pending map[flowKey]*Subflow // MP_JOIN SYNs whose token is not (yet) known
+	conns    []*Conn
+	mappings map[flowDir][]*mapping      // DSS mappings whose payload is being gathered
+	mapped   map[flowDir]map[uint32]bool // mappings seen, by relative subflow sequence number
+	flows    map[flowKey]*Subflow
+	pending  map[flowKey]*Subflow // MP_JOIN SYNs whose token is not (yet) known
 }
 
 // NewTracker returns an empty Tracker.
@@ -291,11 +293,32 @@ func (t *Tracker) verifyJoin(sf *Subflow) {
 	}
 }
 
-// checkDSS verifies the DSS checksum (RFC 8684 §3.3.1) of a mapping that
-// the segment carries whole: the checksum covers the mapping's payload, so
-// a mapping spread over several segments cannot be checked segment by
-// segment. The MP_CAPABLE third ACK with data maps DSN = IDSN+1 and
-// relative subflow sequence number 1 (RFC 8684 §3.1).
+// mapping is a DSS mapping with a checksum whose payload is being
+// gathered from the segments of its subflow, so that the checksum, which
+// covers the whole mapping (RFC 8684 §3.3.1), can be verified however the
+// sender cut the mapping into segments.
+type mapping struct {
+	ssn     uint32 // relative subflow sequence number of the first octet
+	dsn     uint64
+	dataLen uint16 // data-level length, a DATA_FIN included
+	csum    uint16
+	buf     []byte // the payload, len = octets of data (DATA_FIN excluded)
+	have    []bool
+	missing int
+}
+
+// flowDir names one direction of a subflow.
+type flowDir struct {
+	sf            *Subflow
+	fromInitiator bool
+}
+
+// checkDSS gathers payload for the DSS mappings with a checksum of the
+// segment's direction and returns the verdict on the mappings this segment
+// completed (Invalid if any failed), or Unchecked. The MP_CAPABLE third ACK
+// with data maps DSN = IDSN+1 at relative subflow sequence number 1
+// (RFC 8684 §3.1). Mappings with 32-bit DSNs, infinite mappings and
+// payload cut by the capture's snap length are not checked.
 func (t *Tracker) checkDSS(s *Segment, sf *Subflow, fromInitiator, fromClient bool) Verdict {
 	isn := sf.InitiatorISN
 	if !fromInitiator {
@@ -304,54 +327,72 @@ func (t *Tracker) checkDSS(s *Segment, sf *Subflow, fromInitiator, fromClient bo
 		}
 		isn = sf.ResponderISN
 	}
-	var dsn uint64
-	var ssn uint32
-	var dataLen, csum uint16
-	found := false
+	dir := flowDir{sf, fromInitiator}
+	if t.mappings == nil {
+		t.mappings = map[flowDir][]*mapping{}
+		t.mapped = map[flowDir]map[uint32]bool{}
+	}
 	for _, o := range s.MPTCP {
+		if o.Err != nil {
+			continue
+		}
+		var m *mapping
 		switch v := o.Value.(type) {
 		case wire.DSS:
-			// A 32-bit DSN would need the connection's 64-bit state
-			// to expand; the infinite mapping carries no checksum.
-			if o.Err != nil || !v.HasMapping() || !v.HasChecksum || v.Flags&wire.DSSDSN64 == 0 || v.IsInfiniteMapping() {
-				return Unchecked
+			if !v.HasMapping() || !v.HasChecksum || v.Flags&wire.DSSDSN64 == 0 || v.IsInfiniteMapping() {
+				continue
 			}
-			dsn, ssn, dataLen, csum, found = v.DSN, v.SSN, v.DataLen, v.Checksum, true
+			n := int(v.DataLen)
+			if v.DataFIN() {
+				n-- // DATA_FIN takes one octet of data-level length (§3.3.3)
+			}
+			m = &mapping{ssn: v.SSN, dsn: v.DSN, dataLen: v.DataLen, csum: v.Checksum, buf: make([]byte, max(n, 0))}
 		case wire.MPCapable:
-			if o.Err != nil || !v.Form.HasChecksum() {
-				return Unchecked
-			}
 			key, ok := sf.Conn.key(fromClient)
-			if !ok {
-				return Unchecked
+			if !v.Form.HasChecksum() || !ok {
+				continue
 			}
-			dsn, ssn, dataLen, csum, found = wire.IDSN(key)+1, 1, v.DataLen, v.Checksum, true
+			m = &mapping{ssn: 1, dsn: wire.IDSN(key) + 1, dataLen: v.DataLen, csum: v.Checksum, buf: make([]byte, v.DataLen)}
+		default:
+			continue
+		}
+		if t.mapped[dir] == nil {
+			t.mapped[dir] = map[uint32]bool{}
+		}
+		if t.mapped[dir][m.ssn] {
+			continue // a retransmission of a mapping already seen
+		}
+		t.mapped[dir][m.ssn] = true
+		m.have = make([]bool, len(m.buf))
+		m.missing = len(m.buf)
+		t.mappings[dir] = append(t.mappings[dir], m)
+	}
+	result := Unchecked
+	rel := s.Seq - isn
+	pending := t.mappings[dir][:0]
+	for _, m := range t.mappings[dir] {
+		if !s.Truncated() {
+			// Copy the part of the payload inside the mapping; the
+			// subtraction is modulo 2^32 like sequence numbers.
+			for i := range s.Payload {
+				off := rel + uint32(i) - m.ssn
+				if off < uint32(len(m.buf)) && !m.have[off] {
+					m.buf[off], m.have[off] = s.Payload[i], true
+					m.missing--
+				}
+			}
+		}
+		if m.missing > 0 {
+			pending = append(pending, m)
+			continue
+		}
+		ok := wire.VerifyDSSChecksum(m.dsn, m.ssn, m.dataLen, m.csum, m.buf)
+		if !ok || result == Unchecked {
+			result = verdict(ok)
 		}
 	}
-	if !found {
-		return Unchecked
-	}
-	fin := s.MPTCP != nil && hasDataFIN(s)
-	payload := int(dataLen)
-	if fin {
-		payload-- // DATA_FIN takes one octet of data-level length (§3.3.3)
-	}
-	if s.PayloadLen != payload || s.Truncated() {
-		return Unchecked
-	}
-	if payload > 0 && s.Seq-isn != ssn {
-		return Unchecked
-	}
-	return verdict(wire.VerifyDSSChecksum(dsn, ssn, dataLen, csum, s.Payload))
-}
-
-func hasDataFIN(s *Segment) bool {
-	for _, o := range s.MPTCP {
-		if v, ok := o.Value.(wire.DSS); ok && v.DataFIN() {
-			return true
-		}
-	}
-	return false
+	t.mappings[dir] = pending
+	return result
 }
 
 func verdict(ok bool) Verdict {

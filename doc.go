@@ -9,6 +9,14 @@
 //
 //   - wire: TCP/IP headers, TCP options, every RFC 8684 MPTCP option, and the
 //     MPTCP crypto (keys, tokens, IDSNs, HMACs, DSS checksum).
+//   - clock, seqnum: injected clocks; wrap-safe sequence numbers.
+//   - tcp, cc: the sans-IO TCP subflow engine; congestion control.
+//   - link: the contract between the stack and a network (Node, NIC,
+//     Middleware); link/sim, the deterministic simulator; link/impair,
+//     link/middlebox, link/pcap.
+//   - trace: decoding of TCP/MPTCP packet captures.
+//   - kernel, kernel/diag, kernel/pm: the Linux kernel's MPTCP: socket
+//     info, MIB counters, sysctls, inet_diag, the mptcp_pm netlink family.
 //
 // The command cmd/mptcp is the single command-line entry point.
 package mptcp

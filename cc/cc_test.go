@@ -14,7 +14,7 @@ const mss = 1000
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestRegistry(t *testing.T) {
-	if diff := cmp.Diff([]string{"cubic", "reno"}, Names()); diff != "" {
+	if diff := cmp.Diff([]string{"balia", "cubic", "lia", "olia", "reno", "wvegas"}, Names()); diff != "" {
 		t.Errorf("Names() mismatch (-want +got):\n%s", diff)
 	}
 	for _, name := range []string{"reno", "cubic"} {

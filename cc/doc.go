@@ -1,9 +1,12 @@
 // Package cc holds the congestion controllers of the subflow engine in
 // package tcp, behind the small Controller interface.
 //
-// Controllers are registered by name ("reno": RFC 5681 with appropriate
-// byte counting; "cubic": RFC 9438 with HyStart++, RFC 9406) and created
-// with New.
+// Controllers are registered by name and created with New. Uncoupled:
+// "reno" (RFC 5681 with appropriate byte counting) and "cubic" (RFC 9438
+// with HyStart++, RFC 9406). Coupled, for the subflows of one MPTCP
+// connection: "lia" (RFC 6356), "olia" (Khalili et al., IEEE/ACM ToN 2013),
+// "balia" (Peng et al., IEEE/ACM ToN 2016) and "wvegas" (Cao et al.,
+// ICNP 2012).
 // Each one is an unexported type behind its constructor. The engine keeps
 // loss recovery (RFC 6675, RFC 6582, RACK-TLP) to itself and tells the
 // controller about the events that move the window: acknowledged bytes with

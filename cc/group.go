@@ -27,8 +27,9 @@ func NewGroup() *Group { return &Group{} }
 
 // Member is one subflow's entry in a Group.
 type Member struct {
-	group *Group
-	state SubflowState
+	group  *Group
+	state  SubflowState
+	shared any // set by the member's controller, read by its siblings'
 }
 
 // Join adds a subflow to the group.
@@ -54,6 +55,14 @@ func (m *Member) Group() *Group { return m.group }
 
 // State returns the member's last published state.
 func (m *Member) State() SubflowState { return m.state }
+
+// SetShared stores state of the member's controller that the controllers
+// of the other members may read (OLIA reads its siblings' loss intervals).
+// A controller created anew for the same subflow replaces it.
+func (m *Member) SetShared(v any) { m.shared = v }
+
+// Shared returns what the member's controller stored with SetShared.
+func (m *Member) Shared() any { return m.shared }
 
 // Update publishes the subflow's current state to the group.
 func (m *Member) Update(s SubflowState) { m.state = s }

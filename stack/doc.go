@@ -1,0 +1,63 @@
+// Package stack is gomptcp's host stack for TCP: the IP layer that joins the
+// sans-IO TCP engines of package tcp to the networks of package link.
+//
+// A Stack is a link.Node. Like the engines it drives, it never reads a
+// clock, starts a goroutine or does I/O: a driver (the simulator in
+// link/sim, or a real backend such as link/tun) calls Receive, Timer and
+// LinkEvent from one goroutine with the current time, and the application
+// calls Dial, Listen and the methods of Conn and Listener from that same
+// goroutine, with the same notion of now. Package stack/socket runs a Stack
+// on its own goroutine and offers net.Conn and net.Listener on top of it.
+//
+// # What it does
+//
+//   - Addresses and routes. The Stack sends through the NICs given to
+//     AddNIC and owns their addresses (a weak host, RFC 1122 §3.3.4.2:
+//     a packet for any local address is accepted on any NIC). Outgoing
+//     connections pick their NIC by longest-prefix match over the
+//     connected prefixes of the NICs' addresses and the routes given to
+//     AddRoute (a /0 route is a default route); a connection bound to a
+//     local address leaves through that address's NIC when that NIC has a
+//     route to the destination, which is what keeps MPTCP subflows on
+//     their own paths. Without a bound address the source address is the
+//     NIC's address that shares the longest prefix with the destination.
+//   - IPv4 (RFC 791) and IPv6 (RFC 8200) headers, built and checked with
+//     package wire; the TCP checksum over the pseudo-header (RFC 9293
+//     §3.1) is filled on output and verified on input, where a bad one
+//     drops the segment and is counted. Fragments, IPv6 packets with
+//     Routing segments left, and segments from or to ports of zero or
+//     multicast or unspecified addresses are dropped and counted.
+//   - Demultiplexing by 4-tuple to connections and by local address and
+//     port to listeners (an exact address first, then the wildcard); a
+//     segment for no connection and no listener is answered with the RST
+//     of RFC 9293 §3.10.7.1 (tcp.ResetFor) and counted. A SYN that hits a
+//     connection in TIME-WAIT may open a new incarnation (RFC 6191).
+//   - Ephemeral ports (RFC 6056 §3.3.1, simple port randomisation) drawn
+//     from a generator seeded from Config.Rand, in Linux's default range.
+//   - The engines' output: every connection with work is polled into one
+//     reusable buffer and the headers are written in front of the payload
+//     in place, so the steady state allocates nothing per segment. The MSS
+//     announced in SYNs is clamped to the NIC's MTU.
+//   - Timers: connections sit in a min-heap ordered by their
+//     tcp.Conn.NextDeadline, so Deadline is the heap's top and Timer
+//     polls only the connections that are due.
+//   - Teardown: a connection leaves the Stack's tables when its engine
+//     reports tcp.EventClosed (after TIME-WAIT, a reset or a timeout); the
+//     Conn handle stays usable for reading what is left and for Err.
+//
+// # Application interface
+//
+// Dial opens a connection, Listen a listener; both take per-connection
+// tcp.Config and tcp.Hooks (and, for Listen, the listener's SYN hook), so
+// the MPTCP layer can make subflows through them. Every engine event
+// (tcp.Event: established, readable, writable, EOF, closed, …) is handed
+// to the connection's OnEvent callback, and Listener.OnAccept hears of
+// connections ready to be accepted, so the layer above learns of
+// readiness changes without polling. Callbacks run synchronously inside
+// the Stack's calls; they may call into the Stack (Read, Write, Dial, …):
+// the output they cause is sent before the outer call returns.
+//
+// Conn's methods that change a connection take now and send what they
+// make ready at once. Code that works on the engine directly (Conn.TCP,
+// say tcp.Conn.WriteChunk) calls Conn.Flush afterwards.
+package stack

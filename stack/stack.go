@@ -1,0 +1,350 @@
+package stack
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/gomptcp/mptcp/link"
+	"github.com/gomptcp/mptcp/tcp"
+	"github.com/gomptcp/mptcp/wire"
+)
+
+// Defaults.
+const (
+	// DefaultTTL is the IPv4 Time to Live and IPv6 Hop Limit of outgoing
+	// packets (Linux's ip_default_ttl).
+	DefaultTTL = 64
+	// DefaultEphemeralFirst and DefaultEphemeralLast bound the ephemeral
+	// port range (Linux's ip_local_port_range).
+	DefaultEphemeralFirst = 32768
+	DefaultEphemeralLast  = 60999
+	// DefaultBacklog is the listen backlog when ListenOptions gives none.
+	DefaultBacklog = 128
+)
+
+// Errors.
+var (
+	// ErrNoRoute: no NIC that is up has a route to the destination.
+	ErrNoRoute = errors.New("stack: no route to host")
+	// ErrNoAddress: no local address of the destination's family can be
+	// used as the source.
+	ErrNoAddress = errors.New("stack: no usable local address")
+	// ErrAddrNotLocal: a bound address is not one of the Stack's.
+	ErrAddrNotLocal = errors.New("stack: address is not local")
+	// ErrAddrInUse: the local address and port are taken.
+	ErrAddrInUse = errors.New("stack: address already in use")
+	// ErrNoPorts: every ephemeral port is taken.
+	ErrNoPorts = errors.New("stack: no ephemeral port available")
+	// ErrInvalid wraps bad arguments.
+	ErrInvalid = errors.New("stack: invalid argument")
+	// ErrListenerClosed: the Listener was closed.
+	ErrListenerClosed = errors.New("stack: listener closed")
+)
+
+// Config configures a Stack. The zero value is usable.
+type Config struct {
+	// TCP is the configuration of connections that Dial and Listen are
+	// not given one for. A zero ISNKey (here or in a per-connection
+	// configuration) is replaced by the Stack's key, drawn from Rand.
+	TCP tcp.Config
+	// Rand is the source of the Stack's randomness: the RFC 6528 key of
+	// initial sequence numbers and the seed of ephemeral port choices.
+	// It is read in New only. Default: crypto/rand.Reader.
+	Rand io.Reader
+	// TTL is the IPv4 Time to Live and IPv6 Hop Limit (default 64).
+	TTL uint8
+	// EphemeralFirst and EphemeralLast bound the ephemeral ports
+	// (default 32768–60999).
+	EphemeralFirst, EphemeralLast uint16
+	// OnLinkEvent, if set, hears of every link.Event, after the Stack
+	// has updated its addresses.
+	OnLinkEvent func(now time.Time, nic link.NIC, ev link.Event)
+}
+
+// Stats are a Stack's counters.
+type Stats struct {
+	PacketsIn         uint64 // IP packets given to Receive
+	SegmentsIn        uint64 // TCP segments that passed the checks and were demultiplexed
+	SegmentsOut       uint64 // TCP segments sent (accepted by NIC.Send)
+	SendErrors        uint64 // segments NIC.Send refused (link down, …)
+	DroppedTooBig     uint64 // segments larger than the NIC's MTU, not sent
+	SACKBlocksTrimmed uint64 // SACK blocks left out of segments so that they fit the MTU
+	DroppedNoRoute    uint64 // replies (RSTs) with no route back
+	Malformed         uint64 // truncated or inconsistent IP or TCP headers
+	BadIPChecksum     uint64 // IPv4 header checksum did not verify
+	BadChecksum       uint64 // TCP checksum did not verify
+	BadOptions        uint64 // malformed TCP options (RFC 9293 §3.2 MUST-7: dropped)
+	Fragments         uint64 // IP fragments (not reassembled) dropped
+	NotTCP            uint64 // packets of other protocols dropped
+	NotLocal          uint64 // packets for addresses that are not the Stack's
+	BadAddress        uint64 // invalid source or destination (multicast, unspecified, port 0, routing header)
+	NoPort            uint64 // segments for no connection and no listener
+	ResetsSent        uint64 // RSTs sent for those (tcp.ResetFor)
+	ListenerResets    uint64 // RSTs a listener sent (ACK to a listening port, SYN hook verdicts)
+	ActiveOpens       uint64 // connections made by Dial
+	PassiveOpens      uint64 // connections made by listeners
+	TimeWaitReuses    uint64 // SYNs that reopened a connection in TIME-WAIT (RFC 6191)
+	ConnectionsFreed  uint64 // connections that reached CLOSED and left the tables
+}
+
+// Stack is a host's TCP/IP stack. It implements link.Node. It is not safe
+// for concurrent use: see the package documentation.
+type Stack struct {
+	cfg     Config
+	isnKey  [16]byte
+	ttl     uint8
+	rng     *mrand.Rand
+	nics    []link.NIC
+	addrs   []localAddr // cache of the NICs' addresses
+	routes  []route
+	conns   map[tcp.ConnID]*Conn
+	portUse map[uint16]int // local ports in use by connections
+	lists   map[listenKey]*Listener
+	timers  timerHeap
+	dirty   []*Conn
+	busy    int // depth of calls in progress
+	ipID    uint16
+	stats   Stats
+	rx      tcp.Segment // the segment being received
+	tx      tcp.Segment // the segment being sent
+	txHdr   wire.TCPHeader
+	ip4     wire.IPv4Header
+	ip6     wire.IPv6Header
+	out     []byte // headroom + payload of the segment being sent
+}
+
+// headroom is room for the largest IP header the Stack writes (40 bytes of
+// IPv6) plus the largest TCP header (60) in front of the payload.
+const headroom = wire.IPv6HeaderLen + wire.TCPMaxHeaderLen
+
+// maxPayload bounds a segment's payload: the largest IP packet.
+const maxPayload = 65535
+
+var _ link.Node = (*Stack)(nil)
+
+// New returns a Stack with no NICs.
+func New(cfg Config) (*Stack, error) {
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.EphemeralFirst == 0 && cfg.EphemeralLast == 0 {
+		cfg.EphemeralFirst, cfg.EphemeralLast = DefaultEphemeralFirst, DefaultEphemeralLast
+	}
+	if cfg.EphemeralFirst == 0 || cfg.EphemeralFirst > cfg.EphemeralLast {
+		return nil, fmt.Errorf("%w: ephemeral port range %d-%d", ErrInvalid, cfg.EphemeralFirst, cfg.EphemeralLast)
+	}
+	var seed [16 + 32]byte
+	if _, err := io.ReadFull(cfg.Rand, seed[:]); err != nil {
+		return nil, fmt.Errorf("stack: reading randomness: %w", err)
+	}
+	s := &Stack{
+		cfg:     cfg,
+		ttl:     cfg.TTL,
+		rng:     mrand.New(mrand.NewChaCha8([32]byte(seed[16:]))),
+		conns:   make(map[tcp.ConnID]*Conn),
+		portUse: make(map[uint16]int),
+		lists:   make(map[listenKey]*Listener),
+		out:     make([]byte, headroom+maxPayload),
+	}
+	copy(s.isnKey[:], seed[:16])
+	if cfg.TCP.ISNKey != ([16]byte{}) {
+		s.isnKey = cfg.TCP.ISNKey
+	}
+	s.cfg.TCP.ISNKey = s.isnKey
+	s.ipID = uint16(s.rng.Uint32())
+	if err := checkConfig(&s.cfg.TCP); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkConfig validates a connection configuration fully (the congestion
+// controller's name included) by making a connection that is never used.
+func checkConfig(cfg *tcp.Config) error {
+	id := tcp.ConnID{Local: netip.AddrPortFrom(netip.IPv4Unspecified(), 1), Remote: netip.AddrPortFrom(netip.IPv4Unspecified(), 1)}
+	_, err := tcp.Dial(time.Time{}, cfg, id, nil)
+	return err
+}
+
+// Stats returns the Stack's counters.
+func (s *Stack) Stats() Stats { return s.stats }
+
+// NumConns is the number of connections in the Stack's tables (those not
+// yet CLOSED, TIME-WAIT included).
+func (s *Stack) NumConns() int { return len(s.conns) }
+
+// Conns calls fn for every connection in the Stack's tables, in no
+// particular order, until fn returns false.
+func (s *Stack) Conns(fn func(*Conn) bool) {
+	for _, c := range s.conns {
+		if !fn(c) {
+			return
+		}
+	}
+}
+
+// Receive handles an IP packet that arrived on nic (link.Node).
+func (s *Stack) Receive(now time.Time, nic link.NIC, pkt []byte) {
+	s.busy++
+	s.input(now, pkt)
+	s.busy--
+	s.flush(now)
+}
+
+// Timer polls the connections whose deadline has come (link.Node).
+func (s *Stack) Timer(now time.Time) {
+	s.busy++
+	for len(s.timers) > 0 && !s.timers[0].deadline.After(now) {
+		c := s.timers.pop()
+		s.markDirty(c)
+	}
+	s.busy--
+	s.flush(now)
+}
+
+// Deadline is the earliest deadline of the connections (link.Node).
+func (s *Stack) Deadline() time.Time {
+	if len(s.timers) == 0 {
+		return time.Time{}
+	}
+	return s.timers[0].deadline
+}
+
+// LinkEvent updates the Stack's addresses (link.Node) and passes the event
+// to Config.OnLinkEvent.
+func (s *Stack) LinkEvent(now time.Time, nic link.NIC, ev link.Event) {
+	s.refreshAddrs()
+	if s.cfg.OnLinkEvent != nil {
+		s.busy++
+		s.cfg.OnLinkEvent(now, nic, ev)
+		s.busy--
+		s.flush(now)
+	}
+}
+
+// markDirty queues c for a poll by the next flush.
+func (s *Stack) markDirty(c *Conn) {
+	if c.dirty || c.freed {
+		return
+	}
+	c.dirty = true
+	s.dirty = append(s.dirty, c)
+}
+
+// flush polls the queued connections, unless a call is in progress (its
+// end flushes). Polling can run callbacks that queue more; flush runs until
+// none is left.
+func (s *Stack) flush(now time.Time) {
+	if s.busy > 0 {
+		return
+	}
+	s.busy++
+	for i := 0; i < len(s.dirty); i++ {
+		c := s.dirty[i]
+		s.dirty[i] = nil
+		c.dirty = false
+		s.service(now, c)
+	}
+	s.dirty = s.dirty[:0]
+	s.busy--
+}
+
+// service polls c until it has nothing to send, dispatches its events and
+// files it in the timer heap by its next deadline.
+func (s *Stack) service(now time.Time, c *Conn) {
+	for {
+		var ok bool
+		s.tx, ok = c.tcp.Poll(now, s.out[headroom:])
+		if !ok {
+			break
+		}
+		s.send(c, &s.tx)
+	}
+	for ev, ok := c.tcp.NextEvent(); ok; ev, ok = c.tcp.NextEvent() {
+		s.dispatch(now, c, ev)
+	}
+	if c.freed {
+		return
+	}
+	d := c.tcp.NextDeadline()
+	switch {
+	case d.IsZero():
+		s.timers.remove(c)
+	case c.heapIx >= 0:
+		c.deadline = d
+		s.timers.fix(c.heapIx)
+	default:
+		c.deadline = d
+		s.timers.push(c)
+	}
+}
+
+// dispatch handles an engine event of c and passes it to c's callback.
+func (s *Stack) dispatch(now time.Time, c *Conn, ev tcp.Event) {
+	if ev.Kind == tcp.EventClosed {
+		s.release(c)
+	}
+	if c.onEvent != nil {
+		c.onEvent(now, c, ev)
+	}
+	if ev.Kind == tcp.EventEstablished && c.parent != nil && c.parent.onAccept != nil {
+		c.parent.onAccept(now, c.parent)
+	}
+}
+
+// release takes a closed connection out of the tables.
+func (s *Stack) release(c *Conn) {
+	if c.freed {
+		return
+	}
+	c.freed = true
+	s.timers.remove(c)
+	if s.conns[c.id] == c {
+		delete(s.conns, c.id)
+	}
+	if n := s.portUse[c.id.Local.Port()] - 1; n > 0 {
+		s.portUse[c.id.Local.Port()] = n
+	} else {
+		delete(s.portUse, c.id.Local.Port())
+	}
+	if l := c.parent; l != nil {
+		l.childGone(c)
+	}
+	s.stats.ConnectionsFreed++
+}
+
+// register files a new connection in the tables.
+func (s *Stack) register(c *Conn) {
+	s.conns[c.id] = c
+	s.portUse[c.id.Local.Port()]++
+}
+
+// nextIPID returns the Identification of the next IPv4 packet. With DF
+// set it only has to be unique enough for duplicate detection (RFC 6864
+// §4.1: atomic datagrams may use any value); a counter from a random start
+// serves.
+func (s *Stack) nextIPID() uint16 {
+	s.ipID++
+	return s.ipID
+}
+
+// validAddr reports whether a can be a TCP endpoint's address: unicast,
+// not unspecified, not multicast or limited broadcast (RFC 9293 §3.9.2.1
+// MUST-57, RFC 1122 §4.2.3.10).
+func validAddr(a netip.Addr) bool {
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
+		return false
+	}
+	if a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return false
+	}
+	return true
+}

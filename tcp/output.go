@@ -83,10 +83,18 @@ func (c *Conn) header(now time.Time, seq uint32, flags Flags) *Segment {
 
 // finishSegment adds SACK blocks and hook options and counts the segment.
 func (c *Conn) finishSegment(seg *Segment, info OutInfo) {
+	// Options and payload together must fit the send MSS (RFC 9293
+	// §3.7.1, RFC 6691): a data segment sized by effMSS has room only for
+	// the fixed options and the hooks' reserve, so SACK blocks ride on
+	// shorter segments and pure ACKs.
+	limit := MaxOptionSpace
+	if len(seg.Payload) > 0 {
+		limit = min(MaxOptionSpace, c.sndMSS-len(seg.Payload))
+	}
 	if c.sackOK && seg.Flags&FlagACK != 0 && seg.Flags&(FlagRST|FlagSYN) == 0 && (c.hasDSACK || len(c.rcv.ooo) > 0) {
-		room := MaxOptionSpace - c.cfg.AckOptionReserve
+		room := limit - c.cfg.AckOptionReserve
 		if len(seg.Payload) > 0 {
-			room = MaxOptionSpace - c.cfg.OptionReserve
+			room = limit - c.cfg.OptionReserve
 		}
 		o := &seg.Options
 		for n := wire.MaxSACKBlocks; n > 0; n-- {
@@ -101,7 +109,7 @@ func (c *Conn) finishSegment(seg *Segment, info OutInfo) {
 		}
 		c.hasDSACK = false
 	}
-	c.hooks.WriteOptions(seg, info, MaxOptionSpace-OptionsLen(&seg.Options))
+	c.hooks.WriteOptions(seg, info, max(limit-OptionsLen(&seg.Options), 0))
 	c.st.segsOut++
 }
 

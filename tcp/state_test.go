@@ -640,3 +640,40 @@ func TestInputOnClosedIsIgnored(t *testing.T) {
 		t.Fatalf("Read on aborted = %d, %v", n, err)
 	}
 }
+
+// TestSACKFitsMSS: SACK blocks never push a data segment's options and
+// payload past the send MSS (RFC 9293 §3.7.1, RFC 6691): a full-sized
+// segment goes without them, and pure ACKs still carry them.
+func TestSACKFitsMSS(t *testing.T) {
+	c, p := dialed(t, testConfig(), sackOpts(), 65535)
+	now := t0.Add(20 * time.Millisecond)
+	nxt := c.Info().SndNxt
+	base := p.nxt
+	// Out-of-order data: from now on our segments want SACK blocks.
+	for _, off := range []uint32{1000, 3000} {
+		c.Input(now, &Segment{Flags: FlagACK, Seq: base + off, Ack: nxt, Window: 65535, Payload: pattern(500)})
+	}
+	acks := drain(c, now)
+	if last := acks[len(acks)-1]; last.Options.NumSACKBlocks != 2 {
+		t.Fatalf("pure ACK carries %d SACK blocks, want 2", last.Options.NumSACKBlocks)
+	}
+	c.SetNoDelay(true)
+	c.Write(pattern(3000))
+	c.Write([]byte("x"))
+	mss := int(sackOpts().MSS)
+	full, short := 0, 0
+	for _, s := range drain(c, now) {
+		if n := OptionsLen(&s.Options) + len(s.Payload); n > mss {
+			t.Errorf("segment %s: options + payload = %d bytes, over the MSS %d", fmtSeg(&s), n, mss)
+		}
+		switch {
+		case len(s.Payload) == c.effMSS():
+			full++
+		case len(s.Payload) > 0 && s.Options.NumSACKBlocks > 0:
+			short++
+		}
+	}
+	if full == 0 || short == 0 {
+		t.Errorf("%d full-sized segments and %d short ones with SACK blocks; want some of each", full, short)
+	}
+}

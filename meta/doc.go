@@ -1,0 +1,72 @@
+// Package meta is the MPTCP connection-level ("meta") engine of RFC 8684:
+// the part of Multipath TCP above the TCP subflows. Like package tcp it is
+// sans-IO: it never reads a clock, starts a goroutine or does I/O.
+//
+// A Conn owns its subflows, each a *tcp.Conn whose Hooks it implements. The
+// host stack feeds it the segments addressed to any of its subflows (Input,
+// keyed by the subflow's 4-tuple), drains the segments to transmit (Poll,
+// which names the subflow each one leaves on), polls it again at
+// NextDeadline, and reads its events (NextEvent):
+//
+//	c.Input(now, id, &seg) // and/or c.Write(p), c.Read(p), c.Close(), …
+//	for {
+//		id, out, ok := c.Poll(now, buf)
+//		if !ok {
+//			break
+//		}
+//		send(id, out) // encode before the next Poll: options alias the Conn
+//	}
+//	wakeAt := c.NextDeadline()
+//
+// The engine implements:
+//   - MP_CAPABLE version 1 (RFC 8684 §3.1): keys drawn from Config.Rand,
+//     tokens kept unique through a TokenRegistry, the SYN, SYN/ACK and
+//     third-ACK forms, MP_CAPABLE with data on the first data segments until
+//     the peer's first DATA_ACK, flags A (checksum), B, C and H.
+//   - Fallback to plain TCP at the handshake (RFC 8684 §3.7): a SYN/ACK
+//     without MP_CAPABLE, a version-0 or B-flag MP_CAPABLE, or a third ACK
+//     without MP_CAPABLE turns the connection into an ordinary TCP
+//     connection over the initial subflow, byte for byte.
+//   - Data sequencing (RFC 8684 §3.3): 64-bit data sequence numbers, one DSS
+//     mapping per chunk written to a subflow with tcp's WriteChunk, repeated
+//     on every segment of the chunk (as Linux does, so that any segment can
+//     be mapped on its own, whatever was lost or reordered before it),
+//     64-bit DATA_ACKs (32-bit ones are accepted and expanded), the peer's
+//     receive window applied at the data level (§3.3.4), data-level
+//     reassembly across subflows with bounded memory, duplicate data
+//     discarded, DATA_FIN and the connection close handshake (§3.3.3), and
+//     the optional DSS checksum (§3.3.1). A checksum failure (§3.7) resets
+//     the subflow with MP_FAIL and MP_TCPRST when other subflows can take
+//     its data; on the only subflow the receiver sends MP_FAIL, the sender
+//     answers with an infinite mapping and both continue as plain TCP.
+//   - MP_JOIN (RFC 8684 §3.2): nonces, HMAC-SHA256 verification in both
+//     directions (a bad HMAC resets the subflow with MP_TCPRST), the B flag,
+//     address IDs and the fourth ACK; a Scheduler picks the subflow for each
+//     chunk, and the data of a subflow that dies is reinjected on the
+//     others, as is data that stays unacknowledged at the data level.
+//   - Counters named after Linux's MPTcpExt MIB (MIB), and an Info snapshot
+//     after Linux's struct mptcp_info.
+//
+// Receive flow control works through the subflows: the engine drains a
+// subflow's receive buffer into its own only while fewer than
+// Config.RecvBufferSize bytes wait for the application, so when the
+// application stops reading the subflows' windows close, and reading opens
+// them again with the subflows' own window updates. The window a subflow
+// advertises is its own free buffer, which the peer applies from DATA_ACK
+// (RFC 8684 §3.3.4); out-of-order data is accepted as far beyond DATA_ACK
+// as any subflow window reaches, and dropped beyond, where the sender's
+// data-level retransmission recovers it. Memory is thus bounded by
+// RecvBufferSize in order, that window out of order, and the subflow
+// buffers.
+//
+// When the engine needs a subflow to send a pure ACK at once (a DATA_FIN,
+// its acknowledgement, the fourth ACK of MP_JOIN), it hands the TCP engine
+// a zero-length segment just left of its receive window, which every TCP
+// answers with an ACK and otherwise ignores (RFC 9293 §3.10.7.4).
+//
+// Not implemented yet: ADD_ADDR, REMOVE_ADDR, MP_PRIO and MP_FASTCLOSE
+// (path management and fast close), and a fallback after the handshake for
+// any other reason than a checksum failure.
+//
+// A Conn is not safe for concurrent use; a Listener neither.
+package meta

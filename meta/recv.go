@@ -1,0 +1,501 @@
+package meta
+
+import (
+	"io"
+
+	"github.com/gomptcp/mptcp/tcp"
+	"github.com/gomptcp/mptcp/wire"
+)
+
+// rxMap is a received DSS mapping (RFC 8684 §3.3.1) in absolute subflow
+// sequence numbers: the n bytes from ssn carry data sequence numbers from
+// dsn.
+type rxMap struct {
+	ssn     uint32
+	dsn     uint64
+	n       uint32 // bytes of data (a DATA_FIN's octet excluded)
+	dataLen uint16 // the Data-Level Length field, which the checksum covers
+	csum    uint16
+	hasCsum bool
+	fin     bool // a DATA_FIN follows the data
+}
+
+func (m *rxMap) end() uint32 { return m.ssn + m.n }
+
+// maxRxMaps bounds the mappings a subflow remembers; a peer that sends
+// more distinct ones ahead of the data loses the segments that carry them.
+const maxRxMaps = 256
+
+// maxOOOSegs bounds the out-of-order ranges kept at the data level.
+const maxOOOSegs = 1024
+
+type oooSeg struct {
+	dsn  uint64
+	data []byte
+}
+
+func seqLT(a, b uint32) bool  { return int32(a-b) < 0 }
+func seqLEQ(a, b uint32) bool { return int32(a-b) <= 0 }
+
+// incomingMapping returns the mapping a segment carries, if any: from a
+// DSS, or from an MP_CAPABLE with data on the passive initial subflow
+// (RFC 8684 §3.1: DSN IDSN+1, subflow sequence number 1). A DATA_FIN
+// takes the last octet of a mapping's data-level length (§3.3.3).
+func (sf *subflow) incomingMapping(m *wire.MPTCPOptions) (rxMap, bool, bool) {
+	c := sf.c
+	if m.Has(wire.SubtypeDSS) && m.DSS.HasMapping() {
+		d := &m.DSS
+		if d.IsInfiniteMapping() {
+			return rxMap{}, false, false
+		}
+		dsn := d.DSN
+		if d.Flags&wire.DSSDSN64 == 0 {
+			dsn = expand32(c.rcvNxt, uint32(dsn))
+		}
+		n := uint32(d.DataLen)
+		fin := d.DataFIN()
+		if fin {
+			n--
+		}
+		return rxMap{ssn: sf.irs + d.SSN, dsn: dsn, n: n, dataLen: d.DataLen, csum: d.Checksum, hasCsum: d.HasChecksum, fin: fin}, fin, true
+	}
+	if sf.initial && !sf.active && m.Has(wire.SubtypeMPCapable) && m.MPCapable.Form.HasDataLen() && c.remoteKeyKnown {
+		mpc := &m.MPCapable
+		return rxMap{ssn: sf.irs + 1, dsn: c.remoteIDSN + 1, n: uint32(mpc.DataLen), dataLen: mpc.DataLen, csum: mpc.Checksum,
+			hasCsum: mpc.Form.HasChecksum()}, false, true
+	}
+	return rxMap{}, false, false
+}
+
+// checkMapping validates the mapping on an incoming segment against the
+// segment and the mappings seen before (RFC 8684 §3.3.1, §3.7).
+func (sf *subflow) checkMapping(seg *tcp.Segment, m *wire.MPTCPOptions) tcp.Verdict {
+	c := sf.c
+	if m.Has(wire.SubtypeDSS) && m.DSS.IsInfiniteMapping() {
+		// An infinite mapping (§3.7) answers our MP_FAIL; unasked
+		// for, it is an error.
+		if c.rxInfWait {
+			return tcp.Accept
+		}
+		c.mib.inc(InfiniteMapRx)
+		sf.rstReason = wire.TCPRSTMPTCPError
+		return tcp.Reset
+	}
+	mp, fin, ok := sf.incomingMapping(m)
+	if !ok || fin && mp.n == 0 {
+		return tcp.Accept // no mapping, or a DATA_FIN without data
+	}
+	if len(seg.Payload) > 0 {
+		off := seg.Seq - mp.ssn
+		if off >= mp.n || uint64(off)+uint64(len(seg.Payload)) > uint64(mp.n) {
+			// The mapping does not cover the segment's data.
+			c.mib.inc(DSSNoMatchTCP)
+			sf.rstReason = wire.TCPRSTMPTCPError
+			return tcp.Reset
+		}
+	}
+	if mp.hasCsum != c.csum && mp.n > 0 {
+		// §3.3.1: the checksum is present exactly when negotiated.
+		c.mib.inc(DSSNotMatching)
+		sf.rstReason = wire.TCPRSTMPTCPError
+		return tcp.Reset
+	}
+	for i := range sf.maps {
+		x := &sf.maps[i]
+		if !seqLT(mp.ssn, x.end()) || !seqLT(x.ssn, mp.end()) {
+			continue
+		}
+		// Overlapping mappings must map the shared bytes alike.
+		if x.dsn+uint64(int64(int32(mp.ssn-x.ssn))) != mp.dsn ||
+			c.csum && (x.ssn != mp.ssn || x.n != mp.n || x.csum != mp.csum) {
+			c.mib.inc(DSSNotMatching)
+			sf.rstReason = wire.TCPRSTMPTCPError
+			return tcp.Reset
+		}
+	}
+	return tcp.Accept
+}
+
+// processOptions acts on the MPTCP options of an accepted segment of an
+// MPTCP subflow: DATA_ACK, mapping, DATA_FIN, MP_FAIL.
+func (c *Conn) processOptions(sf *subflow, seg *tcp.Segment, m *wire.MPTCPOptions) {
+	if m.Has(wire.SubtypeDSS) && m.DSS.HasDataACK() {
+		c.mpcPhase = false // RFC 8684 §3.1: the peer's first DATA_ACK ends it
+		c.onDataAck(sf, &m.DSS, seg.Window)
+	}
+	if m.Has(wire.SubtypeMPFail) {
+		c.mib.inc(MPFailRx)
+		c.onMPFail(sf, m.MPFail.DSN)
+		if c.fallback {
+			return
+		}
+	}
+	if m.Has(wire.SubtypeDSS) && m.DSS.IsInfiniteMapping() {
+		c.onInfiniteMapping(sf, &m.DSS)
+		return
+	}
+	mp, fin, ok := sf.incomingMapping(m)
+	if !ok {
+		return
+	}
+	if fin && mp.n == 0 {
+		// A DATA_FIN without data (§3.3.3). With checksums its
+		// pseudo-header is covered like any mapping's (§3.3.1): a
+		// damaged one is ignored, and the peer repeats it.
+		if c.csum && (!mp.hasCsum || !wire.VerifyDSSChecksum(mp.dsn, mp.ssn-sf.irs, mp.dataLen, mp.csum, nil)) {
+			c.mib.inc(DataCsumErr)
+			return
+		}
+		c.peerDataFin(mp.dsn)
+		return
+	}
+	// A DATA_FIN after data counts once that data has been read (and
+	// its checksum verified): see pull.
+	sf.addMap(mp, seg)
+}
+
+// addMap remembers a mapping until its data is read.
+func (sf *subflow) addMap(mp rxMap, seg *tcp.Segment) {
+	rs := sf.tc.ReadSeq()
+	if seqLEQ(mp.end(), rs) {
+		return // all of it was read already
+	}
+	i := len(sf.maps)
+	for i > 0 && seqLEQ(mp.ssn, sf.maps[i-1].ssn) {
+		if sf.maps[i-1].ssn == mp.ssn && sf.maps[i-1].n == mp.n {
+			return // known
+		}
+		i--
+	}
+	if len(sf.maps) >= maxRxMaps {
+		return
+	}
+	sf.maps = append(sf.maps, rxMap{})
+	copy(sf.maps[i+1:], sf.maps[i:])
+	sf.maps[i] = mp
+}
+
+// mapAt returns the mapping that covers subflow sequence number seq,
+// dropping those that end before it.
+func (sf *subflow) mapAt(seq uint32) *rxMap {
+	k := 0
+	for k < len(sf.maps) && seqLEQ(sf.maps[k].end(), seq) {
+		k++
+	}
+	if k > 0 {
+		n := copy(sf.maps, sf.maps[k:])
+		sf.maps = sf.maps[:n]
+	}
+	for i := range sf.maps {
+		x := &sf.maps[i]
+		if seqLEQ(x.ssn, seq) && seqLT(seq, x.end()) {
+			return x
+		}
+		if seqLT(seq, x.ssn) {
+			break
+		}
+	}
+	return nil
+}
+
+// pullAll drains every subflow.
+func (c *Conn) pullAll() {
+	for _, sf := range c.subflows {
+		c.pull(sf)
+	}
+}
+
+// pull moves a subflow's in-order data into the data-level receive buffer
+// through its mappings, while fewer than RecvBufferSize bytes wait for the
+// application.
+func (c *Conn) pull(sf *subflow) {
+	if sf.tc == nil || !c.established || sf.bad {
+		return
+	}
+	if c.fallback {
+		c.pullFallback(sf)
+		return
+	}
+	if !sf.fully {
+		return
+	}
+	if c.rxInfWait {
+		c.skipToInfinite(sf)
+		return
+	}
+	for sf.tc.Readable() > 0 && c.Readable() < c.cfg.RecvBufferSize {
+		rs := sf.tc.ReadSeq()
+		mp := sf.mapAt(rs)
+		if mp == nil {
+			// RFC 8684 §3.3: data without a mapping cannot be
+			// placed in the data stream.
+			c.mib.inc(DSSNoMatchTCP)
+			c.resetSubflow(sf, wire.TCPRSTMPTCPError)
+			return
+		}
+		want := int(mp.end() - rs)
+		if mp.hasCsum {
+			// The checksum covers the whole mapping (§3.3.1):
+			// read it once it is all in.
+			if rs != mp.ssn {
+				c.resetSubflow(sf, wire.TCPRSTMPTCPError)
+				return
+			}
+			if sf.tc.Readable() < want {
+				return
+			}
+		}
+		n := min(want, sf.tc.Readable())
+		if cap(c.scratch) < n {
+			c.scratch = make([]byte, max(n, 16<<10))
+		}
+		buf := c.scratch[:n]
+		got, _ := sf.tc.Read(buf)
+		buf = buf[:got]
+		dsn := mp.dsn + uint64(rs-mp.ssn)
+		if mp.hasCsum && !wire.VerifyDSSChecksum(mp.dsn, mp.ssn-sf.irs, mp.dataLen, mp.csum, buf) {
+			// RFC 8684 §3.7: a checksum failure. The data is not
+			// used. With other subflows (or when the data stream
+			// could not continue on this one as plain TCP) the
+			// subflow is reset with MP_FAIL naming the mapping,
+			// and its data will be sent again on others; on the
+			// only subflow, MP_FAIL asks the peer to fall back
+			// with an infinite mapping.
+			c.mib.inc(DataCsumErr)
+			sf.failPending, sf.failDSN = true, mp.dsn
+			if c.infOK && c.liveSubflows() == 1 && mp.dsn == c.rcvNxt && !c.rcvFin {
+				c.awaitInfinite(sf)
+				return
+			}
+			c.resetSubflow(sf, wire.TCPRSTMiddleboxInterference)
+			return
+		}
+		c.deliver(dsn, buf)
+		if mp.fin && rs+uint32(got) == mp.end() {
+			c.peerDataFin(mp.dsn + uint64(mp.n))
+		}
+		if got == 0 {
+			return
+		}
+	}
+	if sf.tc.Readable() == 0 {
+		if _, err := sf.tc.Read(nil); err == io.EOF && !sf.closed {
+			// The peer closed the subflow (a FIN, not a DATA_FIN):
+			// no new data goes on it; close our side too.
+			sf.closed = true
+			sf.tc.Close()
+		}
+	}
+}
+
+func (c *Conn) resetSubflow(sf *subflow, reason wire.TCPRSTReason) {
+	sf.bad = true // what it still holds is not to be read
+	sf.rstReason = reason
+	sf.tc.Abort()
+}
+
+// pullFallback reads plain TCP data after a fallback.
+func (c *Conn) pullFallback(sf *subflow) {
+	if sf != c.fbSub {
+		return
+	}
+	for c.Readable() < c.cfg.RecvBufferSize {
+		if c.readClosed {
+			var sink [4096]byte
+			n, _ := sf.tc.Read(sink[:])
+			if n == 0 {
+				break
+			}
+			continue
+		}
+		room := c.cfg.RecvBufferSize - c.Readable()
+		old := len(c.rbuf)
+		if cap(c.rbuf)-old < room {
+			c.rbuf = growBytes(c.rbuf, min(room, max(sf.tc.Readable(), 4096)))
+		}
+		n, err := sf.tc.Read(c.rbuf[old:min(cap(c.rbuf), old+room)])
+		c.rbuf = c.rbuf[:old+n]
+		if n > 0 {
+			c.st.bytesReceived += uint64(n)
+			c.st.lastDataRecv = c.now
+			c.emit(Event{Kind: EventReadable})
+			continue
+		}
+		if err == io.EOF && !c.rcvFin {
+			c.rcvFin = true
+			c.emit(Event{Kind: EventEOF})
+		}
+		break
+	}
+}
+
+func growBytes(b []byte, n int) []byte {
+	nb := make([]byte, len(b), len(b)+max(n, len(b)))
+	copy(nb, b)
+	return nb
+}
+
+// deliver places data at dsn into the data stream: duplicates are dropped,
+// data beyond the receive window too, out-of-order data is queued
+// (RFC 8684 §3.3).
+func (c *Conn) deliver(dsn uint64, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	c.st.lastDataRecv = c.now
+	end := dsn + uint64(len(data))
+	if dsnLEQ(end, c.rcvNxt) {
+		c.mib.inc(DuplicateData)
+		return
+	}
+	if dsnLT(dsn, c.rcvNxt) {
+		// Partly old: keep the new part (Linux counts DuplicateData
+		// only for data that is old as a whole).
+		data = data[c.rcvNxt-dsn:]
+		dsn = c.rcvNxt
+	}
+	limit := c.rcvNxt + uint64(c.rcvWindow())
+	if c.rcvFinKnown {
+		limit = dsnMin(limit, c.rcvFinDSN)
+	}
+	if !dsnLT(dsn, limit) {
+		c.mib.inc(NoDSSInWindow)
+		return
+	}
+	if dsnLT(limit, end) {
+		c.mib.inc(NoDSSInWindow)
+		data = data[:limit-dsn]
+		end = limit
+	}
+	if dsn != c.rcvNxt {
+		c.queueOOO(dsn, data)
+		return
+	}
+	c.appendInOrder(data)
+	// Move queued data that now follows in order.
+	for len(c.ooo) > 0 {
+		s := &c.ooo[0]
+		if dsnLT(c.rcvNxt, s.dsn) {
+			break
+		}
+		if e := s.dsn + uint64(len(s.data)); dsnLT(c.rcvNxt, e) {
+			c.appendInOrder(s.data[c.rcvNxt-s.dsn:])
+		}
+		c.oooBytes -= len(s.data)
+		c.ooo[0] = oooSeg{}
+		c.ooo = c.ooo[1:]
+	}
+	if len(c.ooo) == 0 {
+		c.ooo = nil
+	}
+	c.checkPeerFin()
+}
+
+// rcvWindow is how far beyond rcvNxt data is accepted: at least as far as
+// any subflow's advertised window reaches, since the peer applies those
+// windows from DATA_ACK (RFC 8684 §3.3.4).
+func (c *Conn) rcvWindow() int {
+	return max(c.cfg.RecvBufferSize, c.cfg.Subflow.MaxRecvBufferSize)
+}
+
+func (c *Conn) appendInOrder(p []byte) {
+	c.rcvNxt += uint64(len(p))
+	c.st.bytesReceived += uint64(len(p))
+	if c.readClosed {
+		return
+	}
+	if c.rOff > 0 && c.rOff*2 > len(c.rbuf) {
+		k := copy(c.rbuf, c.rbuf[c.rOff:])
+		c.rbuf, c.rOff = c.rbuf[:k], 0
+	}
+	c.rbuf = append(c.rbuf, p...)
+	c.emit(Event{Kind: EventReadable})
+}
+
+// queueOOO keeps data that arrived ahead of rcvNxt, sorted and without
+// overlaps; bytes already queued win. Data that continues a queued range
+// is appended to it; ranges are not otherwise joined, so that filling a
+// hole never copies what is queued after it.
+func (c *Conn) queueOOO(dsn uint64, data []byte) {
+	end := dsn + uint64(len(data))
+	i := 0
+	for i < len(c.ooo) && dsnLEQ(c.ooo[i].dsn+uint64(len(c.ooo[i].data)), dsn) {
+		i++
+	}
+	if i == len(c.ooo) {
+		c.mib.inc(OFOQueueTail)
+	} else {
+		c.mib.inc(OFOQueue)
+	}
+	// Walk the queued ranges that overlap or follow, filling the gaps.
+	queued := false
+	for len(data) > 0 {
+		if i < len(c.ooo) && dsnLEQ(c.ooo[i].dsn, dsn) {
+			// Starts inside queued range i: skip its bytes.
+			qe := c.ooo[i].dsn + uint64(len(c.ooo[i].data))
+			if dsnLEQ(end, qe) {
+				if !queued {
+					c.mib.inc(DuplicateData)
+				}
+				return
+			}
+			data = data[qe-dsn:]
+			dsn = qe
+			i++
+			continue
+		}
+		n := uint64(len(data))
+		if i < len(c.ooo) && dsnLT(c.ooo[i].dsn, dsn+n) {
+			n = c.ooo[i].dsn - dsn
+		}
+		part := data[:n]
+		if i > 0 && c.ooo[i-1].dsn+uint64(len(c.ooo[i-1].data)) == dsn {
+			c.ooo[i-1].data = append(c.ooo[i-1].data, part...)
+			c.mib.inc(OFOMerge)
+		} else {
+			if len(c.ooo) >= maxOOOSegs {
+				return
+			}
+			c.ooo = append(c.ooo, oooSeg{})
+			copy(c.ooo[i+1:], c.ooo[i:])
+			c.ooo[i] = oooSeg{dsn: dsn, data: append([]byte(nil), part...)}
+			i++
+		}
+		c.oooBytes += int(n)
+		queued = true
+		data = data[n:]
+		dsn += n
+	}
+}
+
+// peerDataFin notes the peer's DATA_FIN at dsn (RFC 8684 §3.3.3).
+func (c *Conn) peerDataFin(dsn uint64) {
+	if c.rcvFin || c.rcvFinKnown && c.rcvFinDSN != dsn {
+		return
+	}
+	if dsnLT(dsn, c.rcvNxt) {
+		return // before data already received: not valid
+	}
+	if n := len(c.ooo); n > 0 && dsnLT(dsn, c.ooo[n-1].dsn+uint64(len(c.ooo[n-1].data))) {
+		return
+	}
+	c.rcvFinKnown, c.rcvFinDSN = true, dsn
+	c.checkPeerFin()
+}
+
+func (c *Conn) checkPeerFin() {
+	if !c.rcvFinKnown || c.rcvFin || c.rcvNxt != c.rcvFinDSN {
+		return
+	}
+	// The DATA_FIN takes one octet of data sequence space; acknowledge
+	// it at once.
+	c.rcvFin = true
+	c.rcvNxt++
+	c.emit(Event{Kind: EventEOF})
+	for _, sf := range c.subflows {
+		if !sf.dead && sf.fully {
+			sf.ackWanted = true
+			break
+		}
+	}
+}

@@ -1,0 +1,414 @@
+package meta
+
+import (
+	"time"
+
+	"github.com/gomptcp/mptcp/tcp"
+	"github.com/gomptcp/mptcp/wire"
+)
+
+// txChunk is a mapping written to a subflow with WriteChunk (RFC 8684
+// §3.3.1): DSN dsn, relative subflow sequence number ssn, n bytes.
+type txChunk struct {
+	id       uint64
+	dsn      uint64
+	ssn      uint32
+	n        int
+	csum     uint16
+	subAcked bool // the subflow acknowledged all of it
+}
+
+// chunk finds the chunk with id (ids grow along the list).
+func (sf *subflow) chunk(id uint64) *txChunk {
+	tx := sf.tx[sf.txHead:]
+	lo, hi := 0, len(tx)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if tx[m].id < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(tx) && tx[lo].id == id {
+		return &tx[lo]
+	}
+	return nil
+}
+
+func (sf *subflow) chunkAcked(id uint64) {
+	if ch := sf.chunk(id); ch != nil {
+		ch.subAcked = true
+	}
+	sf.stale = false
+	sf.pruneTx()
+}
+
+// pruneTx forgets chunks acknowledged at both levels.
+func (sf *subflow) pruneTx() {
+	una := sf.c.sndUna
+	for sf.txHead < len(sf.tx) {
+		ch := &sf.tx[sf.txHead]
+		if !ch.subAcked || dsnLT(una, ch.dsn+uint64(ch.n)) {
+			break
+		}
+		sf.txHead++
+	}
+	if sf.txHead == len(sf.tx) {
+		sf.tx, sf.txHead = sf.tx[:0], 0
+	} else if sf.txHead > 64 && sf.txHead*2 > len(sf.tx) {
+		k := copy(sf.tx, sf.tx[sf.txHead:])
+		sf.tx, sf.txHead = sf.tx[:k], 0
+	}
+}
+
+// writeSeq is the data sequence number of the next byte written.
+func (c *Conn) writeSeq() uint64 { return c.sndUna + uint64(len(c.sbuf)-c.sOff) }
+
+// sendable reports whether a subflow may take new chunks.
+func (sf *subflow) sendable() bool {
+	if sf.dead || !sf.fully || sf.stale || sf.closed {
+		return false
+	}
+	st := sf.tc.State()
+	return st == tcp.StateEstablished || st == tcp.StateCloseWait
+}
+
+// schedule hands data to the subflows: data to reinject first, then new
+// data within the peer's data-level window (RFC 8684 §3.3.4), in chunks
+// each of which becomes one DSS mapping.
+func (c *Conn) schedule() {
+	if !c.established || c.done {
+		return
+	}
+	if c.fallback {
+		c.pushFallback()
+		return
+	}
+	if len(c.reinj) == 0 && c.sndNxt == c.writeSeq() || !dsnLT(c.sndNxt, c.sndWndEnd) && len(c.reinj) == 0 {
+		c.maybeSendFin()
+		return
+	}
+	// The statuses go to the Scheduler through an interface, so they
+	// live in the Conn rather than on the stack.
+	sts, sfs := c.schedSt[:0], c.schedSf[:0]
+	defer func() {
+		clear(sfs[:cap(sfs)])
+		c.schedSt, c.schedSf = sts[:0], sfs[:0]
+	}()
+	for _, sf := range c.subflows {
+		if !sf.sendable() {
+			continue
+		}
+		i := sf.tc.Info()
+		sf.rto = i.RTO
+		sts = append(sts, SubflowStatus{
+			ID: sf.id, Backup: sf.backup || sf.remoteBackup, RTT: i.RTT,
+			Cwnd: i.Cwnd, InFlight: i.InFlight, Queued: int(sf.tc.WriteSeq() - i.SndNxt), MSS: i.SendMSS,
+		})
+		sfs = append(sfs, sf)
+	}
+	for len(sts) > 0 {
+		var start, end uint64
+		reinject := len(c.reinj) > 0
+		if reinject {
+			r := &c.reinj[0]
+			start, end = r.start, r.end
+		} else {
+			end = dsnMin(c.writeSeq(), c.sndWndEnd)
+			start = c.sndNxt
+			if !dsnLT(start, end) {
+				break
+			}
+		}
+		k := c.sched.Pick(sts)
+		if k < 0 || k >= len(sts) {
+			break
+		}
+		st, sf := &sts[k], sfs[k]
+		n := c.chunkLen(st.MSS, end-start)
+		if !c.writeChunk(sf, start, n) {
+			// Its send buffer is full: not a candidate until the
+			// next Poll.
+			sts = append(sts[:k], sts[k+1:]...)
+			sfs = append(sfs[:k], sfs[k+1:]...)
+			continue
+		}
+		st.Queued += n
+		if reinject {
+			c.infOK = false // the subflows no longer carry the data stream as is
+			c.reinj[0].start += uint64(n)
+			if c.reinj[0].start == c.reinj[0].end {
+				c.reinj = c.reinj[1:]
+			}
+			c.st.retransmits++
+			c.st.bytesRetrans += uint64(n)
+			c.mib.inc(MPTCPRetrans)
+		} else {
+			c.sndNxt += uint64(n)
+		}
+		c.st.bytesSent += uint64(n)
+		c.st.lastDataSent = c.now
+	}
+	c.maybeSendFin()
+}
+
+// chunkLen is the size of the next chunk: ChunkSize rounded down to whole
+// segments, at most avail.
+func (c *Conn) chunkLen(mss int, avail uint64) int {
+	n := c.cfg.ChunkSize
+	if mss > 0 && n > mss {
+		n -= n % mss
+	}
+	if uint64(n) > avail {
+		n = int(avail)
+	}
+	return n
+}
+
+// writeChunk writes the n bytes at dsn to sf as one mapping.
+func (c *Conn) writeChunk(sf *subflow, dsn uint64, n int) bool {
+	off := c.sOff + int(dsn-c.sndUna)
+	p := c.sbuf[off : off+n]
+	id := c.nextChunkID
+	ssn := sf.tc.WriteSeq() - sf.iss
+	if err := sf.tc.WriteChunk(p, id); err != nil {
+		return false
+	}
+	c.nextChunkID++
+	ch := txChunk{id: id, dsn: dsn, ssn: ssn, n: n}
+	if c.csum {
+		ch.csum = wire.DSSChecksum(dsn, ssn, uint16(n), p)
+	}
+	sf.tx = append(sf.tx, ch)
+	c.armRTO()
+	return true
+}
+
+// maybeSendFin sends our DATA_FIN once all data is out (RFC 8684 §3.3.3),
+// on a pure ACK of the best subflow.
+func (c *Conn) maybeSendFin() {
+	if !c.finQueued || c.finSent || c.sndNxt != c.writeSeq() || len(c.reinj) > 0 {
+		return
+	}
+	var best *subflow
+	for _, sf := range c.subflows {
+		if sf.sendable() && (best == nil || sf.rto < best.rto) {
+			best = sf
+		}
+	}
+	if best == nil {
+		return
+	}
+	c.finSent = true
+	c.finDSN = c.sndNxt
+	best.ackWanted = true
+	c.armRTO()
+}
+
+// pushFallback moves written data to the single TCP connection after a
+// fallback, where it is plain TCP data.
+func (c *Conn) pushFallback() {
+	sf := c.fbSub
+	if sf == nil || sf.dead {
+		return
+	}
+	if c.infTx && seqLT(c.infSSN, sf.tc.Info().SndUna-sf.iss) {
+		c.infTx = false // the peer has data beyond the infinite mapping's start
+	}
+	if c.sOff < len(c.sbuf) {
+		n, err := sf.tc.Write(c.sbuf[c.sOff:])
+		if err == nil && n > 0 {
+			c.sOff += n
+			c.sndUna += uint64(n)
+			c.sndNxt = c.sndUna
+			c.st.bytesSent += uint64(n)
+			c.st.lastDataSent = c.now
+			c.compactSend()
+			c.emit(Event{Kind: EventWritable})
+		}
+	}
+	if c.finQueued && !c.finSent && c.sOff == len(c.sbuf) {
+		c.finSent = true
+		sf.tc.CloseWrite()
+	}
+}
+
+func (c *Conn) compactSend() {
+	if c.sOff == len(c.sbuf) {
+		c.sbuf, c.sOff = c.sbuf[:0], 0
+		if cap(c.sbuf) > 256<<10 {
+			c.sbuf = nil
+		}
+		return
+	}
+	if c.sOff > 64<<10 && c.sOff*2 > len(c.sbuf) {
+		k := copy(c.sbuf, c.sbuf[c.sOff:])
+		c.sbuf, c.sOff = c.sbuf[:k], 0
+	}
+}
+
+// onDataAck processes a DATA_ACK and the window beside it (RFC 8684
+// §3.3.2, §3.3.4).
+func (c *Conn) onDataAck(sf *subflow, d *wire.DSS, window uint16) {
+	ack := d.DataACK
+	if d.Flags&wire.DSSDataACK64 == 0 {
+		ack = expand32(c.sndUna, uint32(ack))
+	}
+	limit := c.sndNxt
+	if c.finSent {
+		limit = c.finDSN + 1
+	}
+	if dsnLT(ack, c.sndUna) || dsnLT(limit, ack) {
+		return // old, or acknowledges what was never sent: ignore
+	}
+	c.st.lastAckRecv = c.now
+	if dsnLT(c.sndUna, ack) {
+		data := dsnMin(ack, c.writeSeq())
+		n := int(data - c.sndUna)
+		c.sOff += n
+		c.sndUna = data
+		c.st.bytesAcked += uint64(n)
+		if c.finSent && ack == c.finDSN+1 {
+			c.finAcked = true
+		}
+		c.compactSend()
+		c.trimReinject()
+		for _, s := range c.subflows {
+			s.pruneTx()
+		}
+		c.rtoAt, c.rtoBackoff = time.Time{}, 0
+		c.armRTO()
+		if n > 0 {
+			c.emit(Event{Kind: EventWritable})
+		}
+	}
+	// The window is relative to the DATA_ACK; its right edge never
+	// moves left (§3.3.4).
+	if edge := ack + uint64(window)<<sf.wscaleShift(); dsnLT(c.sndWndEnd, edge) {
+		c.sndWndEnd = edge
+	}
+}
+
+func expand32(ref uint64, low uint32) uint64 {
+	return ref + uint64(int64(int32(low-uint32(ref))))
+}
+
+func (c *Conn) addReinject(start, end uint64) {
+	if !dsnLT(start, end) {
+		return
+	}
+	// Insert keeping the list sorted and disjoint.
+	rs := append(c.reinj, dsnRange{start, end})
+	for i := len(rs) - 1; i > 0 && dsnLT(rs[i].start, rs[i-1].start); i-- {
+		rs[i], rs[i-1] = rs[i-1], rs[i]
+	}
+	k := 0
+	for i := 1; i < len(rs); i++ {
+		if dsnLEQ(rs[i].start, rs[k].end) {
+			rs[k].end = dsnMax(rs[k].end, rs[i].end)
+		} else {
+			k++
+			rs[k] = rs[i]
+		}
+	}
+	c.reinj = rs[:k+1]
+}
+
+func (c *Conn) trimReinject() {
+	k := 0
+	for _, r := range c.reinj {
+		if dsnLEQ(r.end, c.sndUna) {
+			continue
+		}
+		r.start = dsnMax(r.start, c.sndUna)
+		c.reinj[k] = r
+		k++
+	}
+	c.reinj = c.reinj[:k]
+}
+
+// Data-level retransmission timeout bounds.
+const (
+	minDataRTO = time.Second
+	maxDataRTO = 60 * time.Second
+)
+
+// armRTO starts the data-level retransmission timer when data or the
+// DATA_FIN is unacknowledged.
+func (c *Conn) armRTO() {
+	if !c.rtoAt.IsZero() || c.fallback {
+		return
+	}
+	if c.sndUna == c.sndNxt && !(c.finSent && !c.finAcked) {
+		return
+	}
+	d := minDataRTO
+	for _, sf := range c.subflows {
+		if !sf.dead {
+			d = max(d, 2*sf.rto)
+		}
+	}
+	d <<= min(c.rtoBackoff, 6)
+	c.rtoAt = c.now.Add(min(d, maxDataRTO))
+}
+
+// timers fires the data-level retransmission timer: the peer acknowledged
+// nothing at the data level for a while. Data on subflows that are stuck
+// in TCP retransmission timeouts goes out again on the others, as does the
+// oldest unacknowledged chunk, and the DATA_FIN is repeated (RFC 8684
+// §3.3.6).
+func (c *Conn) timers(now time.Time) {
+	c.infiniteTimer(now)
+	for _, sf := range c.subflows {
+		if !sf.ack3At.IsZero() {
+			sf.ack3Timer(now)
+		}
+	}
+	if c.rtoAt.IsZero() || now.Before(c.rtoAt) || c.done {
+		return
+	}
+	c.rtoAt = time.Time{}
+	c.rtoBackoff++
+	if c.sndUna != c.sndNxt && !c.mpcPhase && !c.rxInfWait {
+		// (While the handshake may still fall back, the initial
+		// subflow's own retransmissions are the only ones: a
+		// data-level copy would turn into duplicate TCP bytes.)
+		for _, sf := range c.subflows {
+			if sf.dead || sf.txHead == len(sf.tx) {
+				continue
+			}
+			if i := sf.tc.Info(); i.Backoff > 0 || i.RTOs > 0 && i.Unacked > 0 {
+				sf.stale = true
+				for _, ch := range sf.tx[sf.txHead:] {
+					if end := ch.dsn + uint64(ch.n); dsnLT(c.sndUna, end) {
+						c.addReinject(dsnMax(ch.dsn, c.sndUna), end)
+					}
+				}
+			}
+		}
+		c.addReinject(c.sndUna, dsnMin(c.sndNxt, c.sndUna+uint64(c.cfg.ChunkSize)))
+		if c.allStale() {
+			for _, sf := range c.subflows {
+				sf.stale = false
+			}
+		}
+	}
+	if c.finSent && !c.finAcked {
+		for _, sf := range c.subflows {
+			if sf.sendable() {
+				sf.ackWanted = true
+			}
+		}
+	}
+	c.armRTO()
+}
+
+func (c *Conn) allStale() bool {
+	for _, sf := range c.subflows {
+		if !sf.dead && sf.fully && !sf.stale {
+			return false
+		}
+	}
+	return true
+}

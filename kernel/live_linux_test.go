@@ -99,14 +99,8 @@ func addrPort(t *testing.T, a net.Addr) netip.AddrPort {
 func TestLiveConnection(t *testing.T) {
 	kerneltest.Require(t)
 	p := kerneltest.NewTwoPaths(t)
-	clientBefore, err := kernel.ReadMIBNetns(p.Client.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverBefore, err := kernel.ReadMIBNetns(p.Server.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clientBefore := p.Client.MIB(t)
+	serverBefore := p.Server.MIB(t)
 	c := p.Connect(t)
 	lport := addrPort(t, c.Listener.Addr()).Port()
 	server0 := netip.AddrPortFrom(p.ServerAddrs[0], lport)
@@ -250,14 +244,8 @@ func TestLiveConnection(t *testing.T) {
 	})
 
 	t.Run("MIB", func(t *testing.T) {
-		clientAfter, err := kernel.ReadMIBNetns(p.Client.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		serverAfter, err := kernel.ReadMIBNetns(p.Server.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		clientAfter := p.Client.MIB(t)
+		serverAfter := p.Server.MIB(t)
 		check := func(side string, d []kernel.CounterDelta, want map[string]int64) {
 			t.Helper()
 			got := map[string]int64{}

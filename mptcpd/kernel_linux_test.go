@@ -4,11 +4,9 @@ package mptcpd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gomptcp/mptcp/kernel"
+	"github.com/gomptcp/mptcp/kernel/kerneltest"
 	"github.com/gomptcp/mptcp/kernel/pm"
 )
 
@@ -40,10 +39,11 @@ type runningDaemon struct {
 
 // startDaemon runs a daemon inside ns with the named plugins and waits
 // until they started. It is stopped when the test ends, or by stop.
-func startDaemon(t *testing.T, ns *testNS, plugins map[string]Options, order ...string) *runningDaemon {
+func startDaemon(t *testing.T, ns *kerneltest.Netns, plugins map[string]Options, order ...string) *runningDaemon {
 	t.Helper()
+	nlc := ns.NetlinkConfig(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	client, err := pm.Dial(ns.config())
+	client, err := pm.Dial(nlc)
 	if errors.Is(err, pm.ErrFamilyNotFound) {
 		cancel()
 		t.Skipf("skipping: %v", err)
@@ -52,14 +52,14 @@ func startDaemon(t *testing.T, ns *testNS, plugins map[string]Options, order ...
 		cancel()
 		t.Fatalf("pm.Dial: %v", err)
 	}
-	events, err := pm.Subscribe(ctx, ns.config())
+	events, err := pm.Subscribe(ctx, nlc)
 	if err != nil {
 		cancel()
 		client.Close()
 		t.Fatalf("pm.Subscribe: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	netmon, err := MonitorNet(ctx, ns.config(), log)
+	netmon, err := MonitorNet(ctx, nlc, log)
 	if err != nil {
 		cancel()
 		events.Close()
@@ -132,23 +132,6 @@ func (r *runningDaemon) waitSubflows(t *testing.T, n int) []string {
 	return got
 }
 
-// readMIB reads the MPTcpExt counters of ns.
-func readMIB(t *testing.T, ns *testNS) kernel.MIB {
-	t.Helper()
-	var data []byte
-	if err := ns.do(func() (err error) {
-		data, err = os.ReadFile("/proc/thread-self/net/netstat")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := kernel.ParseMIB(data)
-	if err != nil {
-		t.Fatalf("parsing the MIB of %s: %v", ns.name, err)
-	}
-	return m
-}
-
 // mibDelta returns how much a counter grew between two samples.
 func mibDelta(before, after kernel.MIB, name string) int64 {
 	a, _ := before.Get(name)
@@ -158,9 +141,9 @@ func mibDelta(before, after kernel.MIB, name string) int64 {
 
 // clientSubflows returns the local and remote address of each subflow of
 // the client's socket.
-func clientSubflows(t *testing.T, c *tcpPair) []kernel.SubflowAddr {
+func clientSubflows(t *testing.T, c *kerneltest.Conn) []kernel.SubflowAddr {
 	t.Helper()
-	sfs, err := kernel.SubflowAddrs(c.client)
+	sfs, err := kernel.SubflowAddrs(c.Client)
 	if err != nil {
 		t.Fatalf("SubflowAddrs: %v", err)
 	}
@@ -180,21 +163,21 @@ func paths(sfs []kernel.SubflowAddr) []string {
 func TestKernelSSPI(t *testing.T) {
 	p := newTwoPaths(t, true, false)
 	ignore := goleak.IgnoreCurrent()
-	r := startDaemon(t, p.client, nil, "sspi")
-	cBefore, sBefore := readMIB(t, p.client), readMIB(t, p.server)
-	c := p.connect(t)
+	r := startDaemon(t, p.Client, nil, "sspi")
+	cBefore, sBefore := p.Client.MIB(t), p.Server.MIB(t)
+	c := connect(t, p)
 	sfs := r.waitSubflows(t, 1)
-	want := []string{"10.55.1.1 -> " + c.addr.String(), "10.55.2.1 -> " + c.addr.String()}
+	want := []string{"10.77.1.1 -> " + c.ServerAddr().String(), "10.77.2.1 -> " + c.ServerAddr().String()}
 	if got := paths(clientSubflows(t, c)); !slices.Equal(got, want) {
 		t.Errorf("subflows = %v, want %v", got, want)
 	}
-	if ss := p.client.exec(t, "ss", "-tnH", "state", "established"); !strings.Contains(ss, "10.55.2.1%gmt1:") {
+	if ss := p.Client.Exec(t, "ss", "-tnH", "state", "established"); !strings.Contains(ss, "10.77.2.1%gmt1:") {
 		t.Errorf("ss does not show a subflow bound to gmt1:\n%s", ss)
 	}
 	if len(sfs) != 1 || !strings.Contains(sfs[0], "(id 2)") {
 		t.Errorf("subflow events = %v, want one from address ID 2", sfs)
 	}
-	cAfter, sAfter := readMIB(t, p.client), readMIB(t, p.server)
+	cAfter, sAfter := p.Client.MIB(t), p.Server.MIB(t)
 	if d := mibDelta(cBefore, cAfter, "MPJoinSynTx"); d != 1 {
 		t.Errorf("client MPJoinSynTx grew by %d, want 1", d)
 	}
@@ -204,8 +187,8 @@ func TestKernelSSPI(t *testing.T) {
 	if req, created, failed := r.d.Metrics().Subflows(); req != 1 || created != 1 || failed != 0 {
 		t.Errorf("metrics: requested %d created %d failed %d", req, created, failed)
 	}
-	c.client.Close()
-	c.server.Close()
+	c.Client.Close()
+	c.Server.Close()
 	r.wait(t, "CLOSED", func(l string) bool { return strings.HasPrefix(l, "closed ") })
 	r.stop()
 	goleak.VerifyNone(t, ignore)
@@ -213,24 +196,24 @@ func TestKernelSSPI(t *testing.T) {
 
 func TestKernelFullmesh(t *testing.T) {
 	p := newTwoPaths(t, true, true)
-	r := startDaemon(t, p.client, nil, "fullmesh")
-	cBefore := readMIB(t, p.client)
-	c := p.connect(t)
+	r := startDaemon(t, p.Client, nil, "fullmesh")
+	cBefore := p.Client.MIB(t)
+	c := connect(t, p)
 	r.wait(t, "the server's announcement", func(l string) bool {
-		return strings.HasPrefix(l, "announced ") && strings.Contains(l, "10.55.2.2:")
+		return strings.HasPrefix(l, "announced ") && strings.Contains(l, "10.77.2.2:")
 	})
 	r.waitSubflows(t, 3)
-	port := c.addr.Port()
+	port := c.ServerAddr().Port()
 	want := []string{}
-	for _, l := range []string{"10.55.1.1", "10.55.2.1"} {
-		for _, s := range []string{"10.55.1.2", "10.55.2.2"} {
+	for _, l := range []string{"10.77.1.1", "10.77.2.1"} {
+		for _, s := range []string{"10.77.1.2", "10.77.2.2"} {
 			want = append(want, l+" -> "+netip.AddrPortFrom(netip.MustParseAddr(s), port).String())
 		}
 	}
 	if got := paths(clientSubflows(t, c)); !slices.Equal(got, want) {
 		t.Errorf("subflows = %v, want %v", got, want)
 	}
-	cAfter := readMIB(t, p.client)
+	cAfter := p.Client.MIB(t)
 	if d := mibDelta(cBefore, cAfter, "MPJoinSynTx"); d != 3 {
 		t.Errorf("client MPJoinSynTx grew by %d, want 3", d)
 	}
@@ -241,14 +224,14 @@ func TestKernelFullmesh(t *testing.T) {
 
 func TestKernelNdiffports(t *testing.T) {
 	p := newTwoPaths(t, true, false)
-	r := startDaemon(t, p.client, map[string]Options{"ndiffports": {"count": "3"}}, "ndiffports")
-	cBefore, sBefore := readMIB(t, p.client), readMIB(t, p.server)
-	c := p.connect(t)
+	r := startDaemon(t, p.Client, map[string]Options{"ndiffports": {"count": "3"}}, "ndiffports")
+	cBefore, sBefore := p.Client.MIB(t), p.Server.MIB(t)
+	c := connect(t, p)
 	r.waitSubflows(t, 2)
 	sfs := clientSubflows(t, c)
 	ports := map[uint16]bool{}
 	for _, s := range sfs {
-		if s.Local.Addr().Unmap() != p.clientAddrs[0] || netip.AddrPortFrom(s.Remote.Addr().Unmap(), s.Remote.Port()) != c.addr {
+		if s.Local.Addr().Unmap() != p.ClientAddrs[0] || netip.AddrPortFrom(s.Remote.Addr().Unmap(), s.Remote.Port()) != c.ServerAddr() {
 			t.Errorf("subflow %v -> %v is not over the initial pair", s.Local, s.Remote)
 		}
 		ports[s.Local.Port()] = true
@@ -256,25 +239,25 @@ func TestKernelNdiffports(t *testing.T) {
 	if len(sfs) != 3 || len(ports) != 3 {
 		t.Errorf("subflows %v: want 3 with distinct source ports", sfs)
 	}
-	if d := mibDelta(cBefore, readMIB(t, p.client), "MPJoinSynTx"); d != 2 {
+	if d := mibDelta(cBefore, p.Client.MIB(t), "MPJoinSynTx"); d != 2 {
 		t.Errorf("client MPJoinSynTx grew by %d, want 2", d)
 	}
-	if d := mibDelta(sBefore, readMIB(t, p.server), "MPJoinAckRx"); d != 2 {
+	if d := mibDelta(sBefore, p.Server.MIB(t), "MPJoinAckRx"); d != 2 {
 		t.Errorf("server MPJoinAckRx grew by %d, want 2", d)
 	}
 }
 
 func TestKernelBackup(t *testing.T) {
 	p := newTwoPaths(t, true, false)
-	r := startDaemon(t, p.client, map[string]Options{"backup": {"interfaces": "gmt1"}}, "sspi", "backup")
+	r := startDaemon(t, p.Client, map[string]Options{"backup": {"interfaces": "gmt1"}}, "sspi", "backup")
 	// The server reports the MP_PRIO it receives as an SF_PRIO event.
-	srvEvents, err := pm.Subscribe(context.Background(), p.server.config())
+	srvEvents, err := pm.Subscribe(context.Background(), p.Server.NetlinkConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srvEvents.Close()
-	cBefore, sBefore := readMIB(t, p.client), readMIB(t, p.server)
-	c := p.connect(t)
+	cBefore, sBefore := p.Client.MIB(t), p.Server.MIB(t)
+	c := connect(t, p)
 	r.waitSubflows(t, 1)
 	timeout := time.After(10 * time.Second)
 	for prio := false; !prio; {
@@ -282,80 +265,57 @@ func TestKernelBackup(t *testing.T) {
 		case ev := <-srvEvents.Events():
 			if ev.Type == pm.EventSubPriority {
 				prio = true
-				if !ev.Backup || ev.DAddr != p.clientAddrs[1] {
-					t.Errorf("server SF_PRIO = %v, want backup=1 for the subflow from %v", ev, p.clientAddrs[1])
+				if !ev.Backup || ev.DAddr != p.ClientAddrs[1] {
+					t.Errorf("server SF_PRIO = %v, want backup=1 for the subflow from %v", ev, p.ClientAddrs[1])
 				}
 			}
 		case <-timeout:
 			t.Fatal("no SF_PRIO event on the server within 10s")
 		}
 	}
-	if d := mibDelta(cBefore, readMIB(t, p.client), "MPPrioTx"); d != 1 {
+	if d := mibDelta(cBefore, p.Client.MIB(t), "MPPrioTx"); d != 1 {
 		t.Errorf("client MPPrioTx grew by %d, want 1", d)
 	}
-	if d := mibDelta(sBefore, readMIB(t, p.server), "MPPrioRx"); d != 1 {
+	if d := mibDelta(sBefore, p.Server.MIB(t), "MPPrioRx"); d != 1 {
 		t.Errorf("server MPPrioRx grew by %d, want 1", d)
 	}
 	// ss marks the local backup subflow with "b" (MPTCP_SUBFLOW_FLAG_BKUP_LOC)
 	// and leaves the initial one alone.
-	ss := p.client.exec(t, "ss", "-tniH", "state", "established")
 	seen := 0
-	for _, sock := range ssSockets(ss) {
-		_, flags, ok := strings.Cut(sock, "tcp-ulp-mptcp flags:")
-		if !ok {
+	sfs := p.Client.SSSubflows(t)
+	for _, sf := range sfs {
+		if sf.State != "ESTAB" {
 			continue
 		}
 		seen++
-		flags, _, _ = strings.Cut(flags, " ")
-		backup := strings.Contains(flags, "b")
-		overGmt1 := strings.Contains(sock, "10.55.2.1")
+		backup := strings.Contains(sf.Flags, "b")
+		overGmt1 := strings.Contains(sf.Local, p.ClientAddrs[1].String())
 		if backup != overGmt1 {
-			t.Errorf("subflow flags %q (over gmt1: %v):\n%s", flags, overGmt1, ss)
+			t.Errorf("subflow %s flags %q (over gmt1: %v); ss subflows:\n%+v", sf.Local, sf.Flags, overGmt1, sfs)
 		}
 	}
 	if seen != 2 {
-		t.Errorf("%d MPTCP subflows in ss output, want 2:\n%s", seen, ss)
+		t.Errorf("%d established MPTCP subflows in ss output, want 2:\n%+v", seen, sfs)
 	}
 	if ok, failed := r.d.Metrics().Command("set_backup"); ok != 1 || failed != 0 {
 		t.Errorf("set_backup commands: %d ok, %d failed", ok, failed)
 	}
-	c.client.Close()
-}
-
-// ssSockets joins each socket's lines of "ss -i" output (details are on
-// indented lines) into one string per socket.
-func ssSockets(out string) []string {
-	var socks []string
-	for _, l := range strings.Split(out, "\n") {
-		switch {
-		case strings.TrimSpace(l) == "":
-		case (l[0] == ' ' || l[0] == '\t') && len(socks) > 0:
-			socks[len(socks)-1] += " " + strings.TrimSpace(l)
-		default:
-			socks = append(socks, l)
-		}
-	}
-	return socks
+	c.Client.Close()
 }
 
 // ipEndpoints returns "ADDRESS FLAGS dev DEV" for each endpoint of ns.
-func ipEndpoints(t *testing.T, ns *testNS) []string {
+func ipEndpoints(t *testing.T, ns *kerneltest.Netns) []string {
 	t.Helper()
-	var raw []map[string]any
-	out := ns.ip(t, "-j", "mptcp", "endpoint", "show")
-	if err := json.Unmarshal([]byte(out), &raw); err != nil {
-		t.Fatalf("parsing %q: %v", out, err)
-	}
 	var eps []string
-	for _, m := range raw {
-		s, _ := m["address"].(string)
+	for _, e := range ns.MPTCPEndpoints(t) {
+		s := e.Addr.String()
 		for _, f := range []string{"signal", "subflow", "backup", "fullmesh"} {
-			if m[f] == true {
+			if e.Has(f) {
 				s += " " + f
 			}
 		}
-		if dev, ok := m["dev"].(string); ok {
-			s += " dev " + dev
+		if e.Dev != "" {
+			s += " dev " + e.Dev
 		}
 		eps = append(eps, s)
 	}
@@ -366,51 +326,51 @@ func ipEndpoints(t *testing.T, ns *testNS) []string {
 func TestKernelAddrAdv(t *testing.T) {
 	p := newTwoPaths(t, false, false)
 	// The in-kernel path manager of the client may open one more subflow.
-	p.client.ip(t, "mptcp", "limits", "set", "subflow", "2")
-	r := startDaemon(t, p.client, map[string]Options{"addr_adv": {"flags": "subflow,backup"}}, "addr_adv")
-	want := []string{"10.55.1.1 subflow backup dev gmt0", "10.55.2.1 subflow backup dev gmt1"}
-	if got := ipEndpoints(t, p.client); !slices.Equal(got, want) {
+	p.Client.IP(t, "mptcp", "limits", "set", "subflow", "2")
+	r := startDaemon(t, p.Client, map[string]Options{"addr_adv": {"flags": "subflow,backup"}}, "addr_adv")
+	want := []string{"10.77.1.1 subflow backup dev gmt0", "10.77.2.1 subflow backup dev gmt1"}
+	if got := ipEndpoints(t, p.Client); !slices.Equal(got, want) {
 		t.Errorf("endpoints at start = %v, want %v", got, want)
 	}
 
-	p.client.ip(t, "addr", "add", "10.55.3.1/24", "dev", "gmt0")
-	r.wait(t, "10.55.3.1 to appear", func(l string) bool { return strings.HasPrefix(l, "addr added 10.55.3.1/24") })
-	want = []string{"10.55.1.1 subflow backup dev gmt0", "10.55.2.1 subflow backup dev gmt1", "10.55.3.1 subflow backup dev gmt0"}
-	if got := ipEndpoints(t, p.client); !slices.Equal(got, want) {
-		t.Errorf("endpoints after adding 10.55.3.1 = %v, want %v", got, want)
+	p.Client.IP(t, "addr", "add", "10.77.3.1/24", "dev", "gmt0")
+	r.wait(t, "10.77.3.1 to appear", func(l string) bool { return strings.HasPrefix(l, "addr added 10.77.3.1/24") })
+	want = []string{"10.77.1.1 subflow backup dev gmt0", "10.77.2.1 subflow backup dev gmt1", "10.77.3.1 subflow backup dev gmt0"}
+	if got := ipEndpoints(t, p.Client); !slices.Equal(got, want) {
+		t.Errorf("endpoints after adding 10.77.3.1 = %v, want %v", got, want)
 	}
-	p.client.ip(t, "addr", "del", "10.55.3.1/24", "dev", "gmt0")
-	r.wait(t, "10.55.3.1 to go", func(l string) bool { return strings.HasPrefix(l, "addr removed 10.55.3.1/24") })
+	p.Client.IP(t, "addr", "del", "10.77.3.1/24", "dev", "gmt0")
+	r.wait(t, "10.77.3.1 to go", func(l string) bool { return strings.HasPrefix(l, "addr removed 10.77.3.1/24") })
 	want = want[:2]
-	if got := ipEndpoints(t, p.client); !slices.Equal(got, want) {
-		t.Errorf("endpoints after deleting 10.55.3.1 = %v, want %v", got, want)
+	if got := ipEndpoints(t, p.Client); !slices.Equal(got, want) {
+		t.Errorf("endpoints after deleting 10.77.3.1 = %v, want %v", got, want)
 	}
 
 	// The in-kernel path manager uses the endpoints: a connection from
-	// 10.55.1.1 gets a backup subflow from 10.55.2.1.
-	sBefore := readMIB(t, p.server)
-	c := p.connect(t)
+	// 10.77.1.1 gets a backup subflow from 10.77.2.1.
+	sBefore := p.Server.MIB(t)
+	c := connect(t, p)
 	r.waitSubflows(t, 1)
-	want = []string{"10.55.1.1 -> " + c.addr.String(), "10.55.2.1 -> " + c.addr.String()}
+	want = []string{"10.77.1.1 -> " + c.ServerAddr().String(), "10.77.2.1 -> " + c.ServerAddr().String()}
 	if got := paths(clientSubflows(t, c)); !slices.Equal(got, want) {
 		t.Errorf("subflows = %v, want %v", got, want)
 	}
-	if d := mibDelta(sBefore, readMIB(t, p.server), "MPJoinSynBackupRx"); d != 1 {
+	if d := mibDelta(sBefore, p.Server.MIB(t), "MPJoinSynBackupRx"); d != 1 {
 		t.Errorf("server MPJoinSynBackupRx grew by %d, want 1", d)
 	}
 
 	// Stopping the daemon deletes the endpoints it added.
 	r.stop()
-	if got := ipEndpoints(t, p.client); len(got) != 0 {
+	if got := ipEndpoints(t, p.Client); len(got) != 0 {
 		t.Errorf("endpoints after stop = %v, want none", got)
 	}
 }
 
 func TestKernelNetMonitor(t *testing.T) {
-	ns := newTestNS(t, "m")
+	ns := kerneltest.NewNetns(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m, err := MonitorNet(ctx, ns.config(), nil)
+	m, err := MonitorNet(ctx, ns.NetlinkConfig(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,14 +404,14 @@ func TestKernelNetMonitor(t *testing.T) {
 	if !slices.ContainsFunc(snap.Addrs, func(a Addr) bool { return a.Addr == netip.MustParseAddr("127.0.0.1") }) {
 		t.Errorf("snapshot addresses %v lack 127.0.0.1", snap.Addrs)
 	}
-	ns.ip(t, "link", "add", "gmtv0", "type", "veth", "peer", "name", "gmtv1")
-	ns.ip(t, "link", "set", "gmtv0", "up")
-	ns.ip(t, "link", "set", "gmtv1", "up")
+	ns.IP(t, "link", "add", "gmtv0", "type", "veth", "peer", "name", "gmtv1")
+	ns.IP(t, "link", "set", "gmtv0", "up")
+	ns.IP(t, "link", "set", "gmtv1", "up")
 	up := waitFor("gmtv0 up", func(u NetUpdate) bool {
 		return u.Kind == LinkChanged && u.Link.Name == "gmtv0" && linkUp(u.Link.Flags)
 	})
-	ns.ip(t, "addr", "add", "192.0.2.1/24", "dev", "gmtv0")
-	ns.ip(t, "addr", "add", "2001:db8::1/64", "dev", "gmtv0", "nodad")
+	ns.IP(t, "addr", "add", "192.0.2.1/24", "dev", "gmtv0")
+	ns.IP(t, "addr", "add", "2001:db8::1/64", "dev", "gmtv0", "nodad")
 	a4 := waitFor("192.0.2.1", func(u NetUpdate) bool { return u.Kind == AddrAdded && u.Addr.Addr.Is4() })
 	if a4.Addr.Addr != netip.MustParseAddr("192.0.2.1") || a4.Addr.PrefixLen != 24 || a4.Addr.IfIndex != up.Link.Index {
 		t.Errorf("IPv4 address = %+v", a4.Addr)
@@ -462,11 +422,11 @@ func TestKernelNetMonitor(t *testing.T) {
 	if a6.Addr.Flags&IfaFNoDAD == 0 || a6.Addr.Flags&IfaFTentative != 0 {
 		t.Errorf("IPv6 address flags %#x, want nodad and not tentative", a6.Addr.Flags)
 	}
-	ns.ip(t, "addr", "del", "192.0.2.1/24", "dev", "gmtv0")
+	ns.IP(t, "addr", "del", "192.0.2.1/24", "dev", "gmtv0")
 	waitFor("192.0.2.1 removed", func(u NetUpdate) bool {
 		return u.Kind == AddrRemoved && u.Addr.Addr == netip.MustParseAddr("192.0.2.1")
 	})
-	ns.ip(t, "link", "del", "gmtv0")
+	ns.IP(t, "link", "del", "gmtv0")
 	waitFor("gmtv0 removed", func(u NetUpdate) bool { return u.Kind == LinkRemoved && u.Link.Index == up.Link.Index })
 
 	cancel()

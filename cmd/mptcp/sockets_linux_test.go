@@ -5,12 +5,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gomptcp/mptcp/kernel/kerneltest"
-	"github.com/google/go-cmp/cmp"
 )
 
 // runIn runs the command inside a namespace and returns its output.
@@ -32,7 +30,7 @@ func runIn(t *testing.T, ns *kerneltest.Netns, args ...string) string {
 
 // parseOurs splits "mptcp sockets" output into MPTCP sockets (with the
 // token of their info line) and subflows in kerneltest's ss form.
-func parseOurs(t *testing.T, out string) ([]kerneltest.SSSocket, []kerneltest.SSSubflow) {
+func parseOurs(t *testing.T, out string) ([]kerneltest.SSConn, []kerneltest.SSSubflow) {
 	t.Helper()
 	var socks, subflows []kerneltest.SSSocket
 	for _, line := range strings.Split(out, "\n") {
@@ -45,14 +43,24 @@ func parseOurs(t *testing.T, out string) ([]kerneltest.SSSocket, []kerneltest.SS
 			subflows = append(subflows, kerneltest.SSSocket{State: f[1], Local: f[2], Peer: f[3],
 				Details: "tcp-ulp-mptcp " + strings.Join(f[4:], " ")})
 		case strings.HasPrefix(line, "\t"):
+			if len(socks) == 0 {
+				t.Fatalf("info line %q before any socket", line)
+			}
 			socks[len(socks)-1].Details = line
 		case line == "" || strings.HasPrefix(line, "State "):
 		default:
 			f := strings.Fields(line)
+			if len(f) < 5 {
+				t.Fatalf("socket line %q", line)
+			}
 			socks = append(socks, kerneltest.SSSocket{State: f[0], RecvQ: f[1], SendQ: f[2], Local: f[3], Peer: f[4]})
 		}
 	}
-	return socks, kerneltest.ParseSSSubflows(subflows)
+	var conns []kerneltest.SSConn
+	for _, s := range socks {
+		conns = append(conns, kerneltest.SSConn{State: s.State, Local: s.Local, Peer: s.Peer, Token: kerneltest.SSToken(s)})
+	}
+	return conns, kerneltest.ParseSSSubflows(subflows)
 }
 
 // TestLiveSocketsMatchSS compares "mptcp sockets --all" with "ss -M" and
@@ -62,34 +70,12 @@ func TestLiveSocketsMatchSS(t *testing.T) {
 	kerneltest.RequireTool(t, "ss")
 	p := kerneltest.NewTwoPaths(t)
 	p.Connect(t)
-	type msk struct{ State, Local, Peer, Token string }
 	for _, ns := range []*kerneltest.Netns{p.Client, p.Server} {
 		ours, ourSubflows := parseOurs(t, runIn(t, ns, "sockets", "--all"))
-		var got, want []msk
-		for _, s := range ours {
-			got = append(got, msk{s.State, s.Local, s.Peer, kerneltest.SSToken(s)})
+		if len(ours) == 0 {
+			t.Fatalf("%s: mptcp sockets lists no MPTCP socket", ns.Name)
 		}
-		for _, s := range ns.SS(t, "-Mnai") {
-			want = append(want, msk{s.State, s.Local, s.Peer, kerneltest.SSToken(s)})
-		}
-		cmpMSK := func(a, b msk) int { return strings.Compare(a.State+a.Local+a.Peer, b.State+b.Local+b.Peer) }
-		slices.SortFunc(got, cmpMSK)
-		slices.SortFunc(want, cmpMSK)
-		if len(want) == 0 {
-			t.Fatalf("%s: ss -M lists no MPTCP socket", ns.Name)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("%s: sockets differ from ss -M (-ss +ours):\n%s", ns.Name, diff)
-		}
-		wantSF := ns.SSSubflows(t)
-		cmpSF := func(a, b kerneltest.SSSubflow) int {
-			return strings.Compare(a.State+a.Local+a.Peer, b.State+b.Local+b.Peer)
-		}
-		slices.SortFunc(ourSubflows, cmpSF)
-		slices.SortFunc(wantSF, cmpSF)
-		if diff := cmp.Diff(wantSF, ourSubflows); diff != "" {
-			t.Errorf("%s: subflows differ from ss -tnai (-ss +ours):\n%s", ns.Name, diff)
-		}
+		ns.CompareSS(t, ours, ourSubflows)
 		established := 0
 		for _, sf := range ourSubflows {
 			if sf.State == "ESTAB" {

@@ -9,73 +9,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gomptcp/mptcp/kernel"
+	"github.com/gomptcp/mptcp/kernel/kerneltest"
 )
-
-var nsSeq atomic.Uint32
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root (network namespaces)")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("skipping: needs the ip command (iproute2)")
-	}
-	if b, err := os.ReadFile("/proc/sys/net/mptcp/enabled"); err != nil || strings.TrimSpace(string(b)) != "1" {
-		t.Skip("skipping: the kernel has no MPTCP, or it is disabled")
-	}
-}
-
-// newNetns creates a namespace named gmtm<pid><n> with its loopback up,
-// deleted when the test ends, and returns its name.
-func newNetns(t *testing.T) string {
-	t.Helper()
-	name := fmt.Sprintf("gmtm%dn%d", os.Getpid(), nsSeq.Add(1))
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("skipping: ip netns add %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-	})
-	ip(t, name, "link", "set", "lo", "up")
-	return name
-}
-
-func ip(t *testing.T, ns string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput(); err != nil {
-		t.Fatalf("ip -n %s %s: %v: %s", ns, strings.Join(args, " "), err, out)
-	}
-}
-
-func readSysctl(t *testing.T, ns, name string) string {
-	t.Helper()
-	var v string
-	err := kernel.DoInNetns("/run/netns/"+ns, func() error {
-		b, err := os.ReadFile("/proc/sys/net/mptcp/" + name)
-		v = strings.TrimSpace(string(b))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 // logLines runs the daemon's JSON log through a pipe and delivers each
 // record.
@@ -132,72 +79,29 @@ func waitLog(t *testing.T, c <-chan map[string]any, msg string, kv ...string) ma
 // path for a new connection, serve metrics that say so, and restore the
 // path manager on exit.
 func TestRunKernel(t *testing.T) {
-	requireRoot(t)
-	cns, sns := newNetns(t), newNetns(t)
-	for k := range 2 {
-		dev := fmt.Sprintf("gmt%d", k)
-		ip(t, cns, "link", "add", dev, "type", "veth", "peer", "name", dev, "netns", sns)
-		ip(t, cns, "addr", "add", fmt.Sprintf("10.56.%d.1/24", k+1), "dev", dev)
-		ip(t, sns, "addr", "add", fmt.Sprintf("10.56.%d.2/24", k+1), "dev", dev)
-		ip(t, cns, "link", "set", dev, "up")
-		ip(t, sns, "link", "set", dev, "up")
-	}
-	ip(t, sns, "mptcp", "limits", "set", "subflow", "8")
-
-	var ln net.Listener
-	if err := kernel.DoInNetns("/run/netns/"+sns, func() (err error) {
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(true)
-		ln, err = lc.Listen(context.Background(), "tcp4", "0.0.0.0:0")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		io.Copy(c, c)
-	}()
+	p := kerneltest.NewTwoPathsBare(t)
+	p.Server.IP(t, "mptcp", "limits", "set", "subflow", "8")
+	ln := p.Server.ListenMPTCP(t, netip.AddrPortFrom(netip.IPv4Unspecified(), 0))
 
 	logw, logs := logLines(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"--netns", cns, "--set-path-manager", "--plugins", "sspi,backup",
+		code <- run(ctx, []string{"--netns", p.Client.Name, "--set-path-manager", "--plugins", "sspi,backup",
 			"-o", "backup.interfaces=gmt1", "--log-format", "json", "--log-level", "debug", "--metrics", "127.0.0.1:0"},
 			io.Discard, logw)
 		logw.Close()
 	}()
 	url := waitLog(t, logs, "serving metrics")["url"].(string)
 	waitLog(t, logs, "mptcpd running")
-	if pm := readSysctl(t, cns, "path_manager"); pm != "userspace" {
+	if pm := p.Client.ReadSysctl(t, "net/mptcp/path_manager"); pm != "userspace" {
 		t.Errorf("path_manager = %q while running, want userspace", pm)
 	}
 
-	var conn net.Conn
-	if err := kernel.DoInNetns("/run/netns/"+cns, func() (err error) {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(10, 56, 1, 1)}, Timeout: 10 * time.Second}
-		d.SetMultipathTCP(true)
-		conn, err = d.Dial("tcp4", fmt.Sprintf("10.56.1.2:%d", ln.Addr().(*net.TCPAddr).Port))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte("ping")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(conn, make([]byte, 4)); err != nil {
-		t.Fatal(err)
-	}
+	c := p.Client.ConnectMPTCP(t, ln, p.ClientAddrs[0], p.ServerAddrs[0])
 	waitLog(t, logs, "command", "command", "set_backup", "backup", "true")
-	sfs, err := kernel.SubflowAddrs(conn.(*net.TCPConn))
+	sfs, err := kernel.SubflowAddrs(c.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,8 +110,8 @@ func TestRunKernel(t *testing.T) {
 		locals = append(locals, s.Local.Addr().Unmap().String())
 	}
 	slices.Sort(locals)
-	if !slices.Equal(locals, []string{"10.56.1.1", "10.56.2.1"}) {
-		t.Errorf("subflows from %v, want from 10.56.1.1 and 10.56.2.1", locals)
+	if want := []string{p.ClientAddrs[0].String(), p.ClientAddrs[1].String()}; !slices.Equal(locals, want) {
+		t.Errorf("subflows from %v, want from %v", locals, want)
 	}
 
 	resp, err := http.Get(url)
@@ -239,22 +143,17 @@ func TestRunKernel(t *testing.T) {
 	}
 	for range logs {
 	}
-	if pm := readSysctl(t, cns, "path_manager"); pm != "kernel" {
+	if pm := p.Client.ReadSysctl(t, "net/mptcp/path_manager"); pm != "kernel" {
 		t.Errorf("path_manager = %q after exit, want kernel (restored)", pm)
 	}
 }
 
 // TestRunMPTCPDisabled: net.mptcp.enabled=0 is a runtime error.
 func TestRunMPTCPDisabled(t *testing.T) {
-	requireRoot(t)
-	ns := newNetns(t)
-	if err := kernel.DoInNetns("/run/netns/"+ns, func() error {
-		return os.WriteFile("/proc/sys/net/mptcp/enabled", []byte("0"), 0)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ns := kerneltest.NewNetns(t)
+	ns.WriteSysctl(t, "net/mptcp/enabled", "0")
 	var stderr strings.Builder
-	code := run(context.Background(), []string{"--netns", ns}, io.Discard, &stderr)
+	code := run(context.Background(), []string{"--netns", ns.Name}, io.Discard, &stderr)
 	want := "mptcpd: MPTCP is disabled (net.mptcp.enabled=0); enable it with: sysctl -w net.mptcp.enabled=1\n"
 	if code != 1 || stderr.String() != want {
 		t.Errorf("run = %d, stderr %q; want 1 and %q", code, stderr.String(), want)
@@ -290,11 +189,10 @@ func daemonCommand(t *testing.T, ctx context.Context, args ...string) *exec.Cmd 
 // TestRunSignal stops the daemon process with SIGTERM: it exits with
 // status 0 after restoring the path manager.
 func TestRunSignal(t *testing.T) {
-	requireRoot(t)
-	ns := newNetns(t)
+	ns := kerneltest.NewNetns(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := daemonCommand(t, ctx, "--netns", ns, "--set-path-manager", "--log-format", "json")
+	cmd := daemonCommand(t, ctx, "--netns", ns.Name, "--set-path-manager", "--log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +208,7 @@ func TestRunSignal(t *testing.T) {
 			break
 		}
 	}
-	if pm := readSysctl(t, ns, "path_manager"); pm != "userspace" {
+	if pm := ns.ReadSysctl(t, "net/mptcp/path_manager"); pm != "userspace" {
 		t.Errorf("path_manager = %q while running, want userspace", pm)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -325,7 +223,7 @@ func TestRunSignal(t *testing.T) {
 	if !strings.Contains(lines[len(lines)-1], `"msg":"restored the path manager"`) {
 		t.Errorf("last log line %q, want the path manager restored", lines[len(lines)-1])
 	}
-	if pm := readSysctl(t, ns, "path_manager"); pm != "kernel" {
+	if pm := ns.ReadSysctl(t, "net/mptcp/path_manager"); pm != "kernel" {
 		t.Errorf("path_manager = %q after SIGTERM, want kernel", pm)
 	}
 }
@@ -333,7 +231,10 @@ func TestRunSignal(t *testing.T) {
 // TestRunUnprivileged runs the daemon as the nobody user: subscribing to
 // the path manager's events needs CAP_NET_ADMIN.
 func TestRunUnprivileged(t *testing.T) {
-	requireRoot(t)
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: needs root to run the daemon as the nobody user")
+	}
+	kerneltest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := daemonCommand(t, ctx, "--plugins", "sspi")

@@ -9,13 +9,11 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/gomptcp/mptcp/kernel"
 	"github.com/gomptcp/mptcp/kernel/diag"
 	"github.com/gomptcp/mptcp/kernel/kerneltest"
-	"github.com/google/go-cmp/cmp"
 )
 
 // listIn lists the sockets of a namespace.
@@ -112,21 +110,18 @@ func TestLiveList(t *testing.T) {
 	}
 }
 
+// compareWithSS checks the sockets listed in a namespace with ss.
 func compareWithSS(t *testing.T, ns *kerneltest.Netns, ours []diag.Socket) {
 	t.Helper()
-	type msk struct{ State, Local, Peer, Token string }
-	var want, got []msk
-	for _, s := range ns.SS(t, "-Mnai") {
-		want = append(want, msk{s.State, s.Local, s.Peer, kerneltest.SSToken(s)})
-	}
-	var gotSF []kerneltest.SSSubflow
+	var conns []kerneltest.SSConn
+	var subflows []kerneltest.SSSubflow
 	for _, s := range ours {
 		listener := s.State == kernel.TCPListen
 		tok := ""
 		if s.Info != nil && s.Info.Token != 0 {
 			tok = fmt.Sprintf("%x", s.Info.Token)
 		}
-		got = append(got, msk{s.State.String(), ssAddr(s.Local, listener), ssAddr(s.Remote, listener), tok})
+		conns = append(conns, kerneltest.SSConn{State: s.State.String(), Local: ssAddr(s.Local, listener), Peer: ssAddr(s.Remote, listener), Token: tok})
 		for _, sf := range s.Subflows {
 			e := kerneltest.SSSubflow{State: sf.State.String(), Local: ssAddr(sf.Local, listener), Peer: ssAddr(sf.Remote, listener)}
 			if m := sf.MPTCP; m != nil {
@@ -136,24 +131,10 @@ func compareWithSS(t *testing.T, ns *kerneltest.Netns, ours []diag.Socket) {
 				e.Seq, e.SfSeq = fmt.Sprintf("%x", m.MapSeq), fmt.Sprintf("%x", m.MapSfSeq)
 				e.SSNOff, e.MapLen = fmt.Sprintf("%x", m.SSNOffset), fmt.Sprintf("%x", m.MapDataLen)
 			}
-			gotSF = append(gotSF, e)
+			subflows = append(subflows, e)
 		}
 	}
-	less := func(a, b msk) int { return strings.Compare(a.State+a.Local+a.Peer, b.State+b.Local+b.Peer) }
-	slices.SortFunc(want, less)
-	slices.SortFunc(got, less)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("%s: MPTCP sockets differ from ss -M (-ss +ours):\n%s", ns.Name, diff)
-	}
-	wantSF := ns.SSSubflows(t)
-	lessSF := func(a, b kerneltest.SSSubflow) int {
-		return strings.Compare(a.State+a.Local+a.Peer, b.State+b.Local+b.Peer)
-	}
-	slices.SortFunc(wantSF, lessSF)
-	slices.SortFunc(gotSF, lessSF)
-	if diff := cmp.Diff(wantSF, gotSF); diff != "" {
-		t.Errorf("%s: subflows differ from ss -tnai (-ss +ours):\n%s", ns.Name, diff)
-	}
+	ns.CompareSS(t, conns, subflows)
 }
 
 // TestLiveListBothFamilies lists an IPv4 and an IPv6 MPTCP listener.

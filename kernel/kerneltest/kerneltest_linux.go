@@ -5,7 +5,6 @@ package kerneltest
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -16,24 +15,33 @@ import (
 	"time"
 
 	"github.com/gomptcp/mptcp/kernel"
+	"github.com/mdlayher/netlink"
 )
 
-// Require skips t unless the test runs as root on a kernel with MPTCP
-// enabled and the ip tool (iproute2) is installed.
+// Require skips t unless the test can create network namespaces (see
+// RequireNetns) and the kernel has MPTCP enabled.
 func Require(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("kerneltest: needs root to create network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("kerneltest: needs the ip tool (iproute2)")
-	}
+	RequireNetns(t)
 	b, err := os.ReadFile(kernel.SysctlDir + "/enabled")
 	if err != nil {
 		t.Skipf("kerneltest: kernel has no MPTCP (%v)", err)
 	}
 	if strings.TrimSpace(string(b)) != "1" {
 		t.Skip("kerneltest: MPTCP is disabled (net.mptcp.enabled=0)")
+	}
+}
+
+// RequireNetns skips t unless it runs as root and the ip tool (iproute2)
+// is installed, which is what creating network namespaces takes. Tests
+// that need MPTCP call Require instead.
+func RequireNetns(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("kerneltest: needs root to create network namespaces")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("kerneltest: needs the ip tool (iproute2)")
 	}
 }
 
@@ -54,10 +62,24 @@ type Netns struct {
 }
 
 // NewNetns creates an empty network namespace named gmt<pid>n<k> with its
-// loopback up, deleted when the test ends.
+// loopback up, deleted when the test ends. It skips the test unless
+// Require passes.
 func NewNetns(t testing.TB) *Netns {
 	t.Helper()
 	Require(t)
+	return newNetns(t)
+}
+
+// NewPlainNetns is NewNetns for tests that do not need MPTCP: it skips
+// the test unless RequireNetns passes.
+func NewPlainNetns(t testing.TB) *Netns {
+	t.Helper()
+	RequireNetns(t)
+	return newNetns(t)
+}
+
+func newNetns(t testing.TB) *Netns {
+	t.Helper()
 	name := fmt.Sprintf("gmt%dn%d", os.Getpid(), nsCounter.Add(1))
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
@@ -92,10 +114,162 @@ func (n *Netns) Exec(t testing.TB, prog string, args ...string) string {
 // WriteSysctl writes a sysctl (a path under /proc/sys) of the namespace.
 func (n *Netns) WriteSysctl(t testing.TB, path, value string) {
 	t.Helper()
-	err := n.Do(func() error { return os.WriteFile("/proc/sys/"+path, []byte(value), 0) })
+	n.writeSysctls(t, []string{path}, value)
+}
+
+// writeSysctls writes the same value to several sysctls, entering the
+// namespace once.
+func (n *Netns) writeSysctls(t testing.TB, paths []string, value string) {
+	t.Helper()
+	var failed string
+	err := n.Do(func() error {
+		for _, p := range paths {
+			if err := os.WriteFile("/proc/sys/"+p, []byte(value), 0); err != nil {
+				failed = p
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatalf("netns %s: sysctl %s=%s: %v", n.Name, path, value, err)
+		t.Fatalf("netns %s: sysctl %s=%s: %v", n.Name, failed, value, err)
 	}
+}
+
+// ReadSysctl reads a sysctl (a path under /proc/sys) of the namespace,
+// without the trailing newline.
+func (n *Netns) ReadSysctl(t testing.TB, path string) string {
+	t.Helper()
+	var b []byte
+	err := n.Do(func() (err error) {
+		b, err = os.ReadFile("/proc/sys/" + path)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("netns %s: sysctl %s: %v", n.Name, path, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// SelectUserspacePM makes the namespace's MPTCP connections use the
+// userspace path manager (net.mptcp.path_manager=userspace, or
+// net.mptcp.pm_type=1 on kernels before 6.15). It skips the test if the
+// kernel has neither.
+func (n *Netns) SelectUserspacePM(t testing.TB) {
+	t.Helper()
+	err := n.Do(func() error {
+		return os.WriteFile(kernel.SysctlDir+"/path_manager", []byte("userspace"), 0)
+	})
+	if err == nil {
+		return
+	}
+	if err2 := n.Do(func() error {
+		return os.WriteFile(kernel.SysctlDir+"/pm_type", []byte("1"), 0)
+	}); err2 != nil {
+		t.Skipf("kerneltest: cannot select the userspace path manager: %v; %v", err, err2)
+	}
+}
+
+// NetlinkConfig returns a configuration that opens netlink sockets inside
+// the namespace. The namespace file it refers to stays open until the
+// test ends.
+func (n *Netns) NetlinkConfig(t testing.TB) *netlink.Config {
+	t.Helper()
+	f, err := os.Open(n.Path)
+	if err != nil {
+		t.Fatalf("kerneltest: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &netlink.Config{NetNS: int(f.Fd())}
+}
+
+// MIB reads the namespace's MPTcpExt counters.
+func (n *Netns) MIB(t testing.TB) kernel.MIB {
+	t.Helper()
+	m, err := kernel.ReadMIBNetns(n.Path)
+	if err != nil {
+		t.Fatalf("netns %s: MPTcpExt counters: %v", n.Name, err)
+	}
+	return m
+}
+
+// AddVeth creates a veth pair, name in this namespace and peerName in
+// peer (which may be this namespace too), and sets both ends up. The pair
+// goes away with the namespaces.
+func (n *Netns) AddVeth(t testing.TB, name string, peer *Netns, peerName string) {
+	t.Helper()
+	cmds := vethCmds(name, peer, peerName)
+	if peer.Name == n.Name {
+		n.ipBatch(t, append(cmds, []string{"link", "set", peerName, "up"})...)
+		return
+	}
+	n.ipBatch(t, cmds...)
+	peer.IP(t, "link", "set", peerName, "up")
+}
+
+// vethCmds are the ip commands creating a veth pair and setting its first
+// end up.
+func vethCmds(name string, peer *Netns, peerName string) [][]string {
+	return [][]string{
+		{"link", "add", name, "type", "veth", "peer", "name", peerName, "netns", peer.Name},
+		{"link", "set", name, "up"},
+	}
+}
+
+// AddAddr adds addresses to an interface of the namespace. IPv6 addresses
+// skip duplicate address detection ("nodad"), so they are usable at once.
+func (n *Netns) AddAddr(t testing.TB, dev string, addrs ...netip.Prefix) {
+	t.Helper()
+	n.ipBatch(t, addrCmds(dev, addrs...)...)
+}
+
+// addrCmds are the ip commands of AddAddr.
+func addrCmds(dev string, addrs ...netip.Prefix) [][]string {
+	var cmds [][]string
+	for _, a := range addrs {
+		cmd := []string{"addr", "add", a.String(), "dev", dev}
+		if a.Addr().Is6() {
+			cmd = append(cmd, "nodad")
+		}
+		cmds = append(cmds, cmd)
+	}
+	return cmds
+}
+
+// ipBatch runs ip commands (the arguments of "ip -n NAME", one slice a
+// command) in a single "ip -batch" process, failing the test on the first
+// error.
+func (n *Netns) ipBatch(t testing.TB, cmds ...[]string) {
+	t.Helper()
+	if len(cmds) == 0 {
+		return
+	}
+	var in strings.Builder
+	for _, c := range cmds {
+		in.WriteString(strings.Join(c, " "))
+		in.WriteByte('\n')
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "-n", n.Name, "-batch", "-")
+	cmd.Stdin = strings.NewReader(in.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ip -n %s -batch: %v: %s\ncommands:\n%s", n.Name, err, out, in.String())
+	}
+}
+
+// IfIndex returns the index of an interface of the namespace.
+func (n *Netns) IfIndex(t testing.TB, name string) int {
+	t.Helper()
+	var ifi *net.Interface
+	err := n.Do(func() (err error) {
+		ifi, err = net.InterfaceByName(name)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("netns %s: interface %s: %v", n.Name, name, err)
+	}
+	return ifi.Index
 }
 
 func run(t testing.TB, prog string, args ...string) string {
@@ -110,219 +284,4 @@ func run(t testing.TB, prog string, args ...string) string {
 		t.Fatalf("%s %s: %v: %s", prog, strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out)
-}
-
-// TwoPaths is a client and a server namespace joined by two veth pairs:
-// path k (0 or 1) links ClientAddrs[k] and ServerAddrs[k], on interfaces
-// named gmt0 and gmt1 in each namespace. The client has a "subflow"
-// endpoint on ClientAddrs[1] and a limit of one additional subflow, plus a
-// source route sending that address's traffic over path 1; so a connection
-// to ServerAddrs[0] gets a second subflow ClientAddrs[1] → ServerAddrs[0]
-// over the second path. The server accepts up to two additional subflows.
-type TwoPaths struct {
-	Client, Server *Netns
-	ClientAddrs    [2]netip.Addr
-	ServerAddrs    [2]netip.Addr
-}
-
-// NewTwoPaths builds the topology; it is removed when the test ends.
-func NewTwoPaths(t testing.TB) *TwoPaths {
-	t.Helper()
-	p := &TwoPaths{
-		Client:      NewNetns(t),
-		Server:      NewNetns(t),
-		ClientAddrs: [2]netip.Addr{netip.MustParseAddr("10.77.1.1"), netip.MustParseAddr("10.77.2.1")},
-		ServerAddrs: [2]netip.Addr{netip.MustParseAddr("10.77.1.2"), netip.MustParseAddr("10.77.2.2")},
-	}
-	for k := range 2 {
-		dev := fmt.Sprintf("gmt%d", k)
-		// Created directly inside the namespaces: the names cannot clash
-		// with anything outside them.
-		run(t, "ip", "-n", p.Client.Name, "link", "add", dev, "type", "veth",
-			"peer", "name", dev, "netns", p.Server.Name)
-		p.Client.IP(t, "addr", "add", p.ClientAddrs[k].String()+"/24", "dev", dev)
-		p.Server.IP(t, "addr", "add", p.ServerAddrs[k].String()+"/24", "dev", dev)
-		p.Client.IP(t, "link", "set", dev, "up")
-		p.Server.IP(t, "link", "set", dev, "up")
-	}
-	// The second subflow's source address is routed over path 1, and the
-	// server must accept it there although it targets the path-0 address.
-	p.Client.IP(t, "rule", "add", "from", p.ClientAddrs[1].String(), "table", "100")
-	p.Client.IP(t, "route", "add", "default", "dev", "gmt1", "table", "100")
-	for _, c := range []string{"all", "default", "gmt0", "gmt1"} {
-		p.Server.WriteSysctl(t, "net/ipv4/conf/"+c+"/rp_filter", "0")
-	}
-	p.Client.IP(t, "mptcp", "limits", "set", "subflow", "1", "add_addr_accepted", "0")
-	p.Client.IP(t, "mptcp", "endpoint", "add", p.ClientAddrs[1].String(), "subflow")
-	p.Server.IP(t, "mptcp", "limits", "set", "subflow", "2", "add_addr_accepted", "0")
-	return p
-}
-
-// Conn is a live MPTCP connection across TwoPaths.
-type Conn struct {
-	Listener *net.TCPListener // in the server namespace
-	Client   *net.TCPConn     // in the client namespace
-	Server   *net.TCPConn     // accepted from Listener
-}
-
-// Connect opens an MPTCP listener on ServerAddrs[0] (an ephemeral port),
-// dials it from the client namespace, exchanges a byte each way and waits
-// (up to 10 s) until both ends have two subflows. The sockets are closed
-// when the test ends.
-func (p *TwoPaths) Connect(t testing.TB) *Conn {
-	t.Helper()
-	var c Conn
-	err := p.Server.Do(func() error {
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(true)
-		ln, err := lc.Listen(context.Background(), "tcp4", netip.AddrPortFrom(p.ServerAddrs[0], 0).String())
-		if err != nil {
-			return err
-		}
-		c.Listener = ln.(*net.TCPListener)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("kerneltest: MPTCP listen: %v", err)
-	}
-	t.Cleanup(func() { c.Listener.Close() })
-	accepted := make(chan error, 1)
-	go func() {
-		conn, err := c.Listener.AcceptTCP()
-		if err == nil {
-			c.Server = conn
-		}
-		accepted <- err
-	}()
-	err = p.Client.Do(func() error {
-		var d net.Dialer
-		d.SetMultipathTCP(true)
-		d.Timeout = 10 * time.Second
-		conn, err := d.Dial("tcp4", c.Listener.Addr().String())
-		if err != nil {
-			return err
-		}
-		c.Client = conn.(*net.TCPConn)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("kerneltest: MPTCP dial: %v", err)
-	}
-	t.Cleanup(func() { c.Client.Close() })
-	if err := <-accepted; err != nil {
-		t.Fatalf("kerneltest: MPTCP accept: %v", err)
-	}
-	t.Cleanup(func() { c.Server.Close() })
-	if err := exchange(c.Client, c.Server); err != nil {
-		t.Fatalf("kerneltest: exchanging data: %v", err)
-	}
-	if err := WaitSubflows(c.Client, 2, 10*time.Second); err != nil {
-		t.Fatalf("kerneltest: client: %v", err)
-	}
-	if err := WaitSubflows(c.Server, 2, 10*time.Second); err != nil {
-		t.Fatalf("kerneltest: server: %v", err)
-	}
-	return &c
-}
-
-// exchange sends one byte each way.
-func exchange(a, b *net.TCPConn) error {
-	deadline := time.Now().Add(10 * time.Second)
-	a.SetDeadline(deadline)
-	b.SetDeadline(deadline)
-	defer a.SetDeadline(time.Time{})
-	defer b.SetDeadline(time.Time{})
-	buf := make([]byte, 1)
-	if _, err := a.Write([]byte{'x'}); err != nil {
-		return err
-	}
-	if _, err := io.ReadFull(b, buf); err != nil {
-		return err
-	}
-	if _, err := b.Write([]byte{'y'}); err != nil {
-		return err
-	}
-	_, err := io.ReadFull(a, buf)
-	return err
-}
-
-// WaitSubflows polls MPTCP_SUBFLOW_ADDRS until c has n subflows or the
-// timeout passes. Subflows are created asynchronously by the kernel's path
-// manager, so a test has nothing better to wait on.
-func WaitSubflows(c *net.TCPConn, n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		addrs, err := kernel.SubflowAddrs(c)
-		if err != nil {
-			return err
-		}
-		if len(addrs) == n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d subflows after %v, want %d: %v", len(addrs), timeout, n, addrs)
-		}
-		<-tick.C
-	}
-}
-
-// PlainTCP opens a plain TCP listener in the server namespace and a
-// connection to it from the client namespace, closed when the test ends.
-func (p *TwoPaths) PlainTCP(t testing.TB) (client, server *net.TCPConn) {
-	t.Helper()
-	return p.tcpPair(t, false)
-}
-
-// Fallback dials a plain TCP listener of the server namespace with an
-// MPTCP socket: the connection falls back to TCP (RFC 8684 §3.7). It
-// returns the client's socket and the accepted one.
-func (p *TwoPaths) Fallback(t testing.TB) (client, server *net.TCPConn) {
-	t.Helper()
-	return p.tcpPair(t, true)
-}
-
-func (p *TwoPaths) tcpPair(t testing.TB, clientMPTCP bool) (client, server *net.TCPConn) {
-	t.Helper()
-	var ln net.Listener
-	err := p.Server.Do(func() error {
-		// Go's listeners use MPTCP by default: ask for plain TCP.
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(false)
-		var err error
-		ln, err = lc.Listen(context.Background(), "tcp4", netip.AddrPortFrom(p.ServerAddrs[0], 0).String())
-		return err
-	})
-	if err != nil {
-		t.Fatalf("kerneltest: TCP listen: %v", err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			accepted <- nil
-			return
-		}
-		accepted <- conn
-	}()
-	var cc net.Conn
-	err = p.Client.Do(func() error {
-		d := net.Dialer{Timeout: 10 * time.Second}
-		d.SetMultipathTCP(clientMPTCP)
-		var err error
-		cc, err = d.Dial("tcp4", ln.Addr().String())
-		return err
-	})
-	if err != nil {
-		t.Fatalf("kerneltest: TCP dial: %v", err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	sc := <-accepted
-	if sc == nil {
-		t.Fatal("kerneltest: TCP accept failed")
-	}
-	t.Cleanup(func() { sc.Close() })
-	return cc.(*net.TCPConn), sc.(*net.TCPConn)
 }

@@ -4,8 +4,11 @@ package kerneltest
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // SSSocket is one socket as "ss -nai" prints it: the columns of its first
@@ -109,4 +112,46 @@ func SSToken(s SSSocket) string {
 		return m[1]
 	}
 	return ""
+}
+
+// SSConn is an MPTCP socket as "ss -Mnai" lists it: its state, addresses
+// and token (see SSToken).
+type SSConn struct {
+	State, Local, Peer, Token string
+}
+
+// SSConns runs "ss -Mnai" in the namespace and returns its MPTCP sockets.
+func (n *Netns) SSConns(t testing.TB) []SSConn {
+	t.Helper()
+	var out []SSConn
+	for _, s := range n.SS(t, "-Mnai") {
+		out = append(out, SSConn{State: s.State, Local: s.Local, Peer: s.Peer, Token: SSToken(s)})
+	}
+	return out
+}
+
+// CompareSS checks MPTCP sockets and subflows, written in ss's terms, with
+// what ss prints inside the namespace: conns with "ss -Mnai" and subflows
+// with the MPTCP subflows of "ss -tnai", whatever their order. It reports
+// differences with t.Errorf.
+func (n *Netns) CompareSS(t testing.TB, conns []SSConn, subflows []SSSubflow) {
+	t.Helper()
+	if diff := diffSorted(n.SSConns(t), conns, SSConn.key); diff != "" {
+		t.Errorf("%s: MPTCP sockets differ from ss -M (-ss +ours):\n%s", n.Name, diff)
+	}
+	if diff := diffSorted(n.SSSubflows(t), subflows, SSSubflow.key); diff != "" {
+		t.Errorf("%s: subflows differ from ss -tnai (-ss +ours):\n%s", n.Name, diff)
+	}
+}
+
+func (c SSConn) key() string    { return c.State + " " + c.Local + " " + c.Peer }
+func (s SSSubflow) key() string { return s.State + " " + s.Local + " " + s.Peer }
+
+// diffSorted compares copies of want and got sorted by key.
+func diffSorted[T any](want, got []T, key func(T) string) string {
+	want, got = slices.Clone(want), slices.Clone(got)
+	for _, l := range [][]T{want, got} {
+		slices.SortFunc(l, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	}
+	return cmp.Diff(want, got)
 }

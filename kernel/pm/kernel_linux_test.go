@@ -5,10 +5,8 @@ package pm
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,15 +14,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomptcp/mptcp/kernel/kerneltest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // dialNS returns a Client inside ns, or skips when the kernel has no
 // mptcp_pm family.
-func dialNS(t *testing.T, ns *testNS) *Client {
+func dialNS(t *testing.T, ns *kerneltest.Netns) *Client {
 	t.Helper()
-	c, err := Dial(ns.config())
+	c, err := Dial(ns.NetlinkConfig(t))
 	if errors.Is(err, ErrFamilyNotFound) {
 		t.Skipf("skipping: %v", err)
 	}
@@ -44,11 +43,11 @@ var cmpAddr = cmpopts.EquateComparable(netip.Addr{})
 // TestKernelEndpointsAndLimits drives the in-kernel path manager of a fresh
 // namespace and checks every change against "ip mptcp".
 func TestKernelEndpointsAndLimits(t *testing.T) {
-	ns := newTestNS(t, "e")
-	ns.addVeth(t)
+	ns := kerneltest.NewNetns(t)
+	addVeth(t, ns)
 	c := dialNS(t, ns)
 	ctx := context.Background()
-	v1 := ns.ifIndex(t, "gmtv1")
+	v1 := ns.IfIndex(t, "gmtv1")
 
 	check := func(step string, want []Endpoint) {
 		t.Helper()
@@ -60,7 +59,7 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 		if diff := cmp.Diff(want, got, cmpAddr); diff != "" {
 			t.Errorf("%s: Endpoints (-want +got):\n%s", step, diff)
 		}
-		ip := ns.ipEndpoints(t)
+		ip := ipEndpoints(t, ns)
 		sortEndpoints(ip)
 		if diff := cmp.Diff(want, ip, cmpAddr); diff != "" {
 			t.Errorf("%s: ip mptcp endpoint show (-want +got):\n%s", step, diff)
@@ -85,7 +84,7 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 	check("after add", want)
 
 	// The signal endpoints with a port make the kernel listen on them.
-	ss := ns.exec(t, "ss", "-ltnH")
+	ss := ns.Exec(t, "ss", "-ltnH")
 	for _, l := range []string{"10.0.1.1:41234", "[fd00::1]:44321"} {
 		if !strings.Contains(ss, l) {
 			t.Errorf("no listener on %s; ss -ltn:\n%s", l, ss)
@@ -151,7 +150,7 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 		t.Fatalf("FlushEndpoints: %v", err)
 	}
 	check("after flush", []Endpoint{})
-	if ss := ns.exec(t, "ss", "-ltnH"); strings.Contains(ss, ":41234") {
+	if ss := ns.Exec(t, "ss", "-ltnH"); strings.Contains(ss, ":41234") {
 		t.Errorf("listener still open after flush:\n%s", ss)
 	}
 
@@ -166,7 +165,7 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 	if want := (Limits{Subflows: 2, AddAddrAccepted: 0}); l != want {
 		t.Errorf("default Limits = %+v, want %+v", l, want)
 	}
-	if ipl := ns.ipLimits(t); ipl != l {
+	if ipl := ipLimits(t, ns); ipl != l {
 		t.Errorf("ip mptcp limits show = %+v, Limits = %+v", ipl, l)
 	}
 	steps := []struct {
@@ -188,7 +187,7 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 		if l != s.want {
 			t.Errorf("limits step %d: Limits = %+v, want %+v", i, l, s.want)
 		}
-		if ipl := ns.ipLimits(t); ipl != s.want {
+		if ipl := ipLimits(t, ns); ipl != s.want {
 			t.Errorf("limits step %d: ip mptcp limits show = %+v, want %+v", i, ipl, s.want)
 		}
 	}
@@ -198,73 +197,22 @@ func TestKernelEndpointsAndLimits(t *testing.T) {
 	}
 }
 
-// mptcpPair opens a listener and a connected MPTCP client inside ns; the
-// server side echoes. It returns the client and the server's address.
-func mptcpPair(t *testing.T, ns *testNS, server, client string) (net.Conn, net.Conn, netip.AddrPort) {
+// mptcpPair opens an MPTCP listener on server inside ns and connects to it
+// from the address client; the connection is fully established. It
+// returns the client and server sockets and the server's address.
+func mptcpPair(t *testing.T, ns *kerneltest.Netns, server, client string) (net.Conn, net.Conn, netip.AddrPort) {
 	t.Helper()
-	var (
-		ln net.Listener
-		cl net.Conn
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := ns.do(func() error {
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(true)
-		var err error
-		ln, err = lc.Listen(ctx, "tcp", server)
-		return err
-	}); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
 	// The listener stays open: MP_JOINs arrive on it.
-	t.Cleanup(func() { ln.Close() })
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			accepted <- nil
-			return
-		}
-		accepted <- c
-	}()
-	srvAddr := ln.Addr().(*net.TCPAddr).AddrPort()
-	if err := ns.do(func() error {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(client)}}
-		d.SetMultipathTCP(true)
-		var err error
-		cl, err = d.DialContext(ctx, "tcp", srvAddr.String())
-		return err
-	}); err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	sc := <-accepted
-	if sc == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { sc.Close() })
-	if mp, err := cl.(*net.TCPConn).MultipathTCP(); err != nil || !mp {
-		t.Fatalf("client connection is not MPTCP (%v, %v)", mp, err)
-	}
-	go io.Copy(sc, sc)
-	// One round trip: the connection is fully established afterwards.
-	if _, err := cl.Write([]byte("ping")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 4)
-	cl.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadFull(cl, buf); err != nil {
-		t.Fatalf("echo: %v", err)
-	}
-	return cl, sc, srvAddr
+	ln := ns.ListenMPTCP(t, netip.MustParseAddrPort(server))
+	c := ns.ConnectMPTCP(t, ln, netip.MustParseAddr(client), netip.Addr{})
+	return c.Client, c.Server, c.ServerAddr()
 }
 
 func localPort(c net.Conn) uint16 { return c.LocalAddr().(*net.TCPAddr).AddrPort().Port() }
 
-func subscribeNS(t *testing.T, ns *testNS) (*Monitor, *recorder) {
+func subscribeNS(t *testing.T, ns *kerneltest.Netns) (*Monitor, *recorder) {
 	t.Helper()
-	m, err := Subscribe(context.Background(), ns.config())
+	m, err := Subscribe(context.Background(), ns.NetlinkConfig(t))
 	if errors.Is(err, ErrFamilyNotFound) {
 		t.Skipf("skipping: %v", err)
 	}
@@ -279,9 +227,8 @@ func subscribeNS(t *testing.T, ns *testNS) (*Monitor, *recorder) {
 // fresh namespace (in-kernel path manager) and checks that Subscribe
 // reports the events "ip mptcp monitor" reports.
 func TestKernelEvents(t *testing.T) {
-	ns := newTestNS(t, "k")
-	enableMPTCPIn(t, ns)
-	ns.addVeth(t)
+	ns := kerneltest.NewNetns(t)
+	addVeth(t, ns)
 	c := dialNS(t, ns)
 	ctx := context.Background()
 	m, rec := subscribeNS(t, ns)
@@ -345,7 +292,7 @@ func TestKernelEvents(t *testing.T) {
 		t.Errorf("server SF_ESTABLISHED = %v", ssf)
 	}
 	// ss sees the extra subflow too.
-	if out := ns.exec(t, "ss", "-tnH", "state", "established"); !strings.Contains(out, "10.0.2.2:"+strconv.Itoa(int(sf.SPort))) {
+	if out := ns.Exec(t, "ss", "-tnH", "state", "established"); !strings.Contains(out, "10.0.2.2:"+strconv.Itoa(int(sf.SPort))) {
 		t.Errorf("ss does not show the subflow from 10.0.2.2:%d:\n%s", sf.SPort, out)
 	}
 
@@ -409,9 +356,9 @@ func TestKernelEvents(t *testing.T) {
 // TestKernelMonitorCancel checks that canceling the context of a Monitor
 // blocked on a real socket stops it.
 func TestKernelMonitorCancel(t *testing.T) {
-	ns := newTestNS(t, "c")
+	ns := kerneltest.NewNetns(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	m, err := Subscribe(ctx, ns.config())
+	m, err := Subscribe(ctx, ns.NetlinkConfig(t))
 	if errors.Is(err, ErrFamilyNotFound) {
 		t.Skipf("skipping: %v", err)
 	}
@@ -441,15 +388,9 @@ func hex8(v uint32) string {
 // TestKernelUserspacePM drives one connection with the userspace path
 // manager commands in a namespace with net.mptcp.path_manager=userspace.
 func TestKernelUserspacePM(t *testing.T) {
-	ns := newTestNS(t, "u")
-	enableMPTCPIn(t, ns)
-	ns.addVeth(t)
-	// path_manager exists since 6.15, pm_type before.
-	if out, err := execIn(ns, "sysctl", "-q", "-w", "net.mptcp.path_manager=userspace"); err != nil {
-		if out2, err2 := execIn(ns, "sysctl", "-q", "-w", "net.mptcp.pm_type=1"); err2 != nil {
-			t.Skipf("skipping: cannot select the userspace path manager: %s %s", out, out2)
-		}
-	}
+	ns := kerneltest.NewNetns(t)
+	addVeth(t, ns)
+	ns.SelectUserspacePM(t)
 	c := dialNS(t, ns)
 	ctx := context.Background()
 	// A listener on the events is what makes the userspace path manager
@@ -495,13 +436,13 @@ func TestKernelUserspacePM(t *testing.T) {
 	rec.wait(t, "server SF_ESTABLISHED", func(ev Event) bool { return ev.Type == EventSubEstablished && ev.Token == stok })
 	sfLocal := netip.AddrPortFrom(local.Addr, sf.SPort)
 	subflowShown := func() bool {
-		return strings.Contains(ns.exec(t, "ss", "-tnH", "state", "established"), sfLocal.String())
+		return strings.Contains(ns.Exec(t, "ss", "-tnH", "state", "established"), sfLocal.String())
 	}
 	if !subflowShown() {
 		t.Errorf("ss does not show the subflow %v", sfLocal)
 	}
 	// ss prints the token without leading zeros.
-	if out := ns.exec(t, "ss", "-MnHi"); !strings.Contains(out, "token:"+strconv.FormatUint(uint64(ctok), 16)) || !strings.Contains(out, "subflows:1") {
+	if out := ns.Exec(t, "ss", "-MnHi"); !strings.Contains(out, "token:"+strconv.FormatUint(uint64(ctok), 16)) || !strings.Contains(out, "subflows:1") {
 		t.Errorf("ss -M does not show token %x with one extra subflow:\n%s", ctok, out)
 	}
 
@@ -550,10 +491,4 @@ func TestKernelUserspacePM(t *testing.T) {
 	cl.Close()
 	sc.Close()
 	rec.wait(t, "client CLOSED", func(ev Event) bool { return ev.Type == EventClosed && ev.Token == ctok })
-}
-
-// execIn runs a command inside ns, returning its output and error.
-func execIn(ns *testNS, args ...string) (string, error) {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", ns.name}, args...)...).CombinedOutput()
-	return string(out), err
 }

@@ -41,7 +41,7 @@ func BenchmarkKernelToNode(b *testing.B) {
 			dev := oneDevice("bk", offload)
 			dev.Addrs, dev.KernelAddrs = []netip.Prefix{node4}, []netip.Prefix{kern4}
 			s := openStack(b, ns, node, dev)
-			c := ns.udp(b, netip.AddrPortFrom(kern4.Addr(), 0))
+			c := udp(b, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 			dst := netip.AddrPortFrom(node4.Addr(), 9)
 			payload := make([]byte, benchBurst)
 			oob := gsoControl(benchSeg)
@@ -90,7 +90,7 @@ func BenchmarkNodeToKernel(b *testing.B) {
 			dev.Addrs, dev.KernelAddrs = []netip.Prefix{node4}, []netip.Prefix{kern4}
 			s := openStack(b, ns, node, dev)
 			nic := s.NICs()[0]
-			c := ns.udp(b, netip.AddrPortFrom(kern4.Addr(), 0))
+			c := udp(b, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 			if err := c.SetReadBuffer(8 << 20); err != nil {
 				b.Fatal(err)
 			}

@@ -5,12 +5,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gomptcp/mptcp/kernel/kerneltest"
 	"go.uber.org/goleak"
 	"golang.org/x/net/icmp"
 )
@@ -22,11 +20,10 @@ func TestMain(m *testing.M) {
 // wait is how long tests wait for something that should happen at once.
 const wait = 5 * time.Second
 
-var nsCounter atomic.Int64
-
-// needRoot skips the test unless it can create network namespaces and TUN
-// devices: root, /dev/net/tun and the ip tool.
-func needRoot(t testing.TB) {
+// newNetNS creates a network namespace for one test (see
+// kerneltest.NewPlainNetns); devices created in it go with it. It skips
+// the test unless it can also create TUN devices.
+func newNetNS(t testing.TB) *kerneltest.Netns {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces and TUN devices")
@@ -34,68 +31,24 @@ func needRoot(t testing.TB) {
 	if _, err := os.Stat(cloneDevice); err != nil {
 		t.Skipf("needs %s: %v", cloneDevice, err)
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs the ip tool (iproute2) to create network namespaces")
-	}
+	return kerneltest.NewPlainNetns(t)
 }
 
-// netNS is a network namespace made for one test.
-type netNS struct {
-	name string
-	path string
-}
-
-// newNetNS creates a network namespace named gmt<pid>n<k> and deletes it
-// when the test ends, whatever happens. Devices created in it go with it.
-func newNetNS(t testing.TB) netNS {
+// inNS runs f on a thread inside the namespace, failing the test on error:
+// sockets f creates belong to the namespace and work from any goroutine
+// afterwards.
+func inNS(t testing.TB, ns *kerneltest.Netns, f func() error) {
 	t.Helper()
-	needRoot(t)
-	name := fmt.Sprintf("gmt%dn%d", os.Getpid(), nsCounter.Add(1))
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("cannot create a network namespace: ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-	})
-	ns := netNS{name: name, path: "/run/netns/" + name}
-	if _, err := os.Stat(ns.path); err != nil {
-		ns.path = "/var/run/netns/" + name
-	}
-	ns.ip(t, "link", "set", "lo", "up")
-	return ns
-}
-
-// ip runs "ip -n NS args..." and fails the test if it fails.
-func (ns netNS) ip(t testing.TB, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("ip", append([]string{"-n", ns.name}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip -n %s %s: %v: %s", ns.name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// run runs f on a thread inside the namespace: sockets f creates belong to
-// it and work from any goroutine afterwards.
-func (ns netNS) run(t testing.TB, f func() error) {
-	t.Helper()
-	fd, err := os.Open(ns.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fd.Close()
-	if err := inNetNS(int(fd.Fd()), f); err != nil {
+	if err := ns.Do(f); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // udp opens a UDP socket of the kernel's stack in the namespace.
-func (ns netNS) udp(t testing.TB, laddr netip.AddrPort) *net.UDPConn {
+func udp(t testing.TB, ns *kerneltest.Netns, laddr netip.AddrPort) *net.UDPConn {
 	t.Helper()
 	var c *net.UDPConn
-	ns.run(t, func() error {
+	inNS(t, ns, func() error {
 		var err error
 		c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(laddr))
 		return err
@@ -104,16 +57,16 @@ func (ns netNS) udp(t testing.TB, laddr netip.AddrPort) *net.UDPConn {
 	return c
 }
 
-// icmp opens a raw ICMP (or ICMPv6) socket of the kernel's stack in the
-// namespace.
-func (ns netNS) icmp(t testing.TB, laddr netip.Addr) *icmp.PacketConn {
+// listenICMP opens a raw ICMP (or ICMPv6) socket of the kernel's stack in
+// the namespace.
+func listenICMP(t testing.TB, ns *kerneltest.Netns, laddr netip.Addr) *icmp.PacketConn {
 	t.Helper()
 	network := "ip4:icmp"
 	if laddr.Is6() {
 		network = "ip6:ipv6-icmp"
 	}
 	var c *icmp.PacketConn
-	ns.run(t, func() error {
+	inNS(t, ns, func() error {
 		var err error
 		c, err = icmp.ListenPacket(network, laddr.String())
 		return err
@@ -124,9 +77,9 @@ func (ns netNS) icmp(t testing.TB, laddr netip.Addr) *icmp.PacketConn {
 
 // openStack opens a Stack in ns, starts node on it and closes it when the
 // test ends.
-func openStack(t testing.TB, ns netNS, node *echoNode, devs ...DeviceConfig) *Stack {
+func openStack(t testing.TB, ns *kerneltest.Netns, node *echoNode, devs ...DeviceConfig) *Stack {
 	t.Helper()
-	s, err := Open(Config{Devices: devs, NetNS: ns.path})
+	s, err := Open(Config{Devices: devs, NetNS: ns.Path})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 
+	"github.com/gomptcp/mptcp/kernel/kerneltest"
 	"github.com/gomptcp/mptcp/link"
 	"github.com/gomptcp/mptcp/link/impair"
 )
@@ -54,7 +55,7 @@ func TestRoundTrip(t *testing.T) {
 				}
 
 				// UDP from a kernel socket to the Node and back.
-				c := ns.udp(t, netip.AddrPortFrom(fam.kern.Addr(), 0))
+				c := udp(t, ns, netip.AddrPortFrom(fam.kern.Addr(), 0))
 				dst := netip.AddrPortFrom(fam.node.Addr(), 7)
 				for i := range 3 {
 					msg := fmt.Sprintf("hello %d", i)
@@ -85,9 +86,9 @@ func TestRoundTrip(t *testing.T) {
 
 // pingNode sends an ICMP or ICMPv6 echo request from the kernel's address
 // src to dst and checks the reply.
-func pingNode(t *testing.T, ns netNS, src, dst netip.Addr) {
+func pingNode(t *testing.T, ns *kerneltest.Netns, src, dst netip.Addr) {
 	t.Helper()
-	c := ns.icmp(t, src)
+	c := listenICMP(t, ns, src)
 	var typ, replyType icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
 	proto := 1
 	if dst.Is6() {
@@ -140,7 +141,7 @@ func TestWeakHost(t *testing.T) {
 		t.Fatalf("NICs %v(%d) %v(%d)", na, na.Index(), nb, nb.Index())
 	}
 	// The second link works.
-	c2 := ns.udp(t, netip.MustParseAddrPort("10.77.2.1:0"))
+	c2 := udp(t, ns, netip.MustParseAddrPort("10.77.2.1:0"))
 	echo(t, c2, netip.MustParseAddrPort("10.77.2.2:9"), "direct", wait)
 	if n := nextRx(t, node); n.NIC != b.Name {
 		t.Fatalf("Node saw it on %s, want %s", n.NIC, b.Name)
@@ -148,10 +149,10 @@ func TestWeakHost(t *testing.T) {
 
 	// Now the kernel reaches the second NIC's address through the first
 	// device, and an address that is nobody's as well.
-	ns.ip(t, "route", "add", "10.77.2.2/32", "dev", a.Name)
-	ns.ip(t, "route", "add", "10.77.9.9/32", "dev", a.Name)
+	ns.IP(t, "route", "add", "10.77.2.2/32", "dev", a.Name)
+	ns.IP(t, "route", "add", "10.77.9.9/32", "dev", a.Name)
 
-	c := ns.udp(t, netip.MustParseAddrPort("10.77.1.1:0"))
+	c := udp(t, ns, netip.MustParseAddrPort("10.77.1.1:0"))
 	for _, tc := range []struct {
 		dst     string
 		wantNIC string
@@ -188,7 +189,7 @@ func TestLinkDownUp(t *testing.T) {
 	dc := oneDevice("ld", true)
 	s := openStack(t, ns, node, dc)
 	nic := s.NICs()[0]
-	c := ns.udp(t, netip.AddrPortFrom(kern6.Addr(), 0))
+	c := udp(t, ns, netip.AddrPortFrom(kern6.Addr(), 0))
 	dst := netip.AddrPortFrom(node6.Addr(), 7)
 	echo(t, c, dst, "before", wait)
 	nextRx(t, node)
@@ -197,7 +198,7 @@ func TestLinkDownUp(t *testing.T) {
 		{[]string{"link", "set", "dev", dc.Name, "down"}, []string{"link", "set", "dev", dc.Name, "up"}},
 		{[]string{"link", "set", "dev", dc.Name, "carrier", "off"}, []string{"link", "set", "dev", dc.Name, "carrier", "on"}},
 	} {
-		ns.ip(t, tc.down...)
+		ns.IP(t, tc.down...)
 		if e := nextEv(t, node); e != (evNote{NIC: dc.Name, Kind: link.EventDown, Up: false}) {
 			t.Fatalf("after %v: event %+v, want down", tc.down, e)
 		}
@@ -206,7 +207,7 @@ func TestLinkDownUp(t *testing.T) {
 		if !errors.Is(sendErr, link.ErrDown) || nic.Up() {
 			t.Fatalf("while down: Send = %v, Up = %v; want link.ErrDown, false", sendErr, nic.Up())
 		}
-		ns.ip(t, tc.up...)
+		ns.IP(t, tc.up...)
 		if e := nextEv(t, node); e != (evNote{NIC: dc.Name, Kind: link.EventUp, Up: true}) {
 			t.Fatalf("after %v: event %+v, want up", tc.up, e)
 		}
@@ -234,7 +235,7 @@ func TestDeviceDeleted(t *testing.T) {
 	node := newEchoNode()
 	dc := oneDevice("dd", true)
 	openStack(t, ns, node, dc)
-	ns.ip(t, "link", "del", "dev", dc.Name)
+	ns.IP(t, "link", "del", "dev", dc.Name)
 	if e := nextEv(t, node); e.Kind != link.EventDown || e.NIC != dc.Name {
 		t.Fatalf("event %+v, want down on %s", e, dc.Name)
 	}
@@ -259,7 +260,7 @@ func TestMiddleware(t *testing.T) {
 		}
 	})
 	s := openStack(t, ns, node, dc)
-	c := ns.udp(t, netip.AddrPortFrom(kern4.Addr(), 0))
+	c := udp(t, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 	dst := netip.AddrPortFrom(node4.Addr(), 7)
 
 	for i := range 3 {
@@ -301,7 +302,7 @@ func TestTimer(t *testing.T) {
 	ns := newNetNS(t)
 	node := newEchoNode()
 	openStack(t, ns, node, oneDevice("tm", true))
-	c := ns.udp(t, netip.AddrPortFrom(kern4.Addr(), 0))
+	c := udp(t, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 	if _, rtt := echo(t, c, netip.AddrPortFrom(node4.Addr(), 7), "timer: later", wait); rtt < timerDelay {
 		t.Fatalf("reply from Timer after %v, want at least %v", rtt, timerDelay)
 	}
@@ -315,7 +316,7 @@ func TestAddrEvents(t *testing.T) {
 	s := openStack(t, ns, node, oneDevice("ae", true))
 	nic := s.NICs()[0]
 	extra := pfx("10.77.1.3/24")
-	c := ns.udp(t, netip.AddrPortFrom(kern4.Addr(), 0))
+	c := udp(t, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 	dst := netip.AddrPortFrom(extra.Addr(), 7)
 	if _, _, err := tryEcho(c, dst, "not yet", 200*time.Millisecond); err == nil {
 		t.Fatal("a packet for an address not yet added was answered")
@@ -356,12 +357,12 @@ func TestAddrEvents(t *testing.T) {
 func TestAttach(t *testing.T) {
 	ns := newNetNS(t)
 	name := devName("at")
-	ns.ip(t, "tuntap", "add", "dev", name, "mode", "tun")
-	ns.ip(t, "link", "set", "dev", name, "mtu", "1400")
+	ns.IP(t, "tuntap", "add", "dev", name, "mode", "tun")
+	ns.IP(t, "link", "set", "dev", name, "mtu", "1400")
 
 	node := newEchoNode()
 	dc := DeviceConfig{Name: name, Attach: true, MTU: 1300, Addrs: []netip.Prefix{node4}, KernelAddrs: []netip.Prefix{kern4}}
-	s, err := Open(Config{Devices: []DeviceConfig{dc}, NetNS: ns.path})
+	s, err := Open(Config{Devices: []DeviceConfig{dc}, NetNS: ns.Path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,16 +372,16 @@ func TestAttach(t *testing.T) {
 	if m := s.NICs()[0].MTU(); m != 1300 {
 		t.Fatalf("MTU = %d, want 1300", m)
 	}
-	c := ns.udp(t, netip.AddrPortFrom(kern4.Addr(), 0))
+	c := udp(t, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 	echo(t, c, netip.AddrPortFrom(node4.Addr(), 7), "attached", wait)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out := ns.ip(t, "-o", "addr", "show", "dev", name)
+	out := ns.IP(t, "-o", "addr", "show", "dev", name)
 	if strings.Contains(out, kern4.Addr().String()) {
 		t.Fatalf("the kernel address stayed after Close: %s", out)
 	}
-	out = ns.ip(t, "-o", "link", "show", "dev", name)
+	out = ns.IP(t, "-o", "link", "show", "dev", name)
 	if !strings.Contains(out, "mtu 1400") || strings.Contains(out, ",UP") || strings.Contains(out, "<UP") {
 		t.Fatalf("device not restored (want mtu 1400, down): %s", out)
 	}
@@ -389,7 +390,7 @@ func TestAttach(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	ns := newNetNS(t)
 	taken := devName("tp")
-	ns.ip(t, "tuntap", "add", "dev", taken, "mode", "tap")
+	ns.IP(t, "tuntap", "add", "dev", taken, "mode", "tap")
 	for _, tc := range []struct {
 		name string
 		dev  DeviceConfig
@@ -401,7 +402,7 @@ func TestOpenErrors(t *testing.T) {
 		{"bad-config", DeviceConfig{Name: "a/b"}, ErrConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Open(Config{Devices: []DeviceConfig{tc.dev}, NetNS: ns.path})
+			s, err := Open(Config{Devices: []DeviceConfig{tc.dev}, NetNS: ns.Path})
 			if !errors.Is(err, tc.want) {
 				if s != nil {
 					s.Close()
@@ -412,11 +413,11 @@ func TestOpenErrors(t *testing.T) {
 	}
 	// A failed Open of several devices removes the ones it made.
 	ok := devName("ok")
-	_, err := Open(Config{NetNS: ns.path, Devices: []DeviceConfig{{Name: ok}, {Name: taken}}})
+	_, err := Open(Config{NetNS: ns.Path, Devices: []DeviceConfig{{Name: ok}, {Name: taken}}})
 	if !errors.Is(err, ErrExists) {
 		t.Fatalf("Open = %v, want ErrExists", err)
 	}
-	if out := ns.ip(t, "-o", "link", "show"); strings.Contains(out, ok) {
+	if out := ns.IP(t, "-o", "link", "show"); strings.Contains(out, ok) {
 		t.Fatalf("device %s left behind by a failed Open: %s", ok, out)
 	}
 	if _, err := Open(Config{NetNS: "/nonexistent/netns", Devices: []DeviceConfig{{}}}); err == nil {
@@ -432,7 +433,7 @@ func TestClose(t *testing.T) {
 	node := newEchoNode()
 
 	// Closed without being started.
-	s, err := Open(Config{Devices: []DeviceConfig{oneDevice("c1", true)}, NetNS: ns.path})
+	s, err := Open(Config{Devices: []DeviceConfig{oneDevice("c1", true)}, NetNS: ns.Path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,14 +446,14 @@ func TestClose(t *testing.T) {
 	imp, _ := impair.New(impair.Config{Delay: time.Hour})
 	dc := oneDevice("c2", false)
 	dc.TxMiddleware = imp
-	s, err = Open(Config{Devices: []DeviceConfig{dc, oneDeviceAt("c3", 2)}, NetNS: ns.path})
+	s, err = Open(Config{Devices: []DeviceConfig{dc, oneDeviceAt("c3", 2)}, NetNS: ns.Path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Start(node); !errors.Is(s.Start(node), ErrStarted) || err != nil {
 		t.Fatalf("Start: %v; second Start should be ErrStarted", err)
 	}
-	c := ns.udp(t, netip.AddrPortFrom(kern4.Addr(), 0))
+	c := udp(t, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 	c.WriteToUDPAddrPort([]byte("timer: pending"), netip.AddrPortFrom(node4.Addr(), 7))
 	nextRx(t, node)
 	errc := make(chan error, 2)
@@ -472,7 +473,7 @@ func TestClose(t *testing.T) {
 	}
 	c.Close()
 	goleak.VerifyNone(t, ignore)
-	if out := ns.ip(t, "-o", "link", "show"); strings.Contains(out, dc.Name) {
+	if out := ns.IP(t, "-o", "link", "show"); strings.Contains(out, dc.Name) {
 		t.Fatalf("device left after Close: %s", out)
 	}
 }
@@ -498,7 +499,7 @@ func TestSegmentation(t *testing.T) {
 			node := newEchoNode()
 			s := openStack(t, ns, node, oneDevice("sg", offload))
 			nic := s.NICs()[0]
-			c := ns.udp(t, netip.AddrPortFrom(kern4.Addr(), 0))
+			c := udp(t, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 			const segs, size = 20, 1000
 			payload := make([]byte, segs*size)
 			for i := range segs {

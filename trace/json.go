@@ -83,6 +83,9 @@ func SegmentObject(s *Segment, conn int) Object {
 		mp = append(mp, OptionObject(opt))
 	}
 	o.Add("mptcp", mp)
+	if s.DSSChecksum != Unchecked {
+		o.Add("dss_checksum", s.DSSChecksum.String())
+	}
 	return o
 }
 

@@ -133,6 +133,9 @@ func segmentLine(s *trace.Segment, rel time.Duration) string {
 			fmt.Fprintf(&b, " %v", m.Value)
 		}
 	}
+	if s.DSSChecksum != trace.Unchecked {
+		fmt.Fprintf(&b, " (mapping checksum %v)", s.DSSChecksum)
+	}
 	return b.String()
 }
 

@@ -17,8 +17,7 @@ import (
 // before the Stack's current call returns.
 type Conn struct {
 	s       *Stack
-	tcp     *tcp.Conn
-	id      tcp.ConnID
+	tcp     *tcp.Conn // its ID is the connection's
 	nic     link.NIC
 	mss     int // the largest MSS the NIC's MTU allows, 0 if unknown
 	parent  *Listener
@@ -91,7 +90,7 @@ func (s *Stack) Dial(now time.Time, remote netip.AddrPort, opts *DialOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{s: s, tcp: tc, id: id, nic: nic, mss: mss, onEvent: opts.OnEvent, heapIx: -1}
+	c := &Conn{s: s, tcp: tc, nic: nic, mss: mss, onEvent: opts.OnEvent, heapIx: -1}
 	s.register(c)
 	s.stats.ActiveOpens++
 	s.markDirty(c)
@@ -124,13 +123,13 @@ func (c *Conn) Stack() *Stack { return c.s }
 func (c *Conn) TCP() *tcp.Conn { return c.tcp }
 
 // ID returns the connection's local and remote address and port.
-func (c *Conn) ID() tcp.ConnID { return c.id }
+func (c *Conn) ID() tcp.ConnID { return c.tcp.ID() }
 
 // LocalAddr returns the local address and port.
-func (c *Conn) LocalAddr() netip.AddrPort { return c.id.Local }
+func (c *Conn) LocalAddr() netip.AddrPort { return c.tcp.ID().Local }
 
 // RemoteAddr returns the remote address and port.
-func (c *Conn) RemoteAddr() netip.AddrPort { return c.id.Remote }
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.tcp.ID().Remote }
 
 // NIC returns the NIC the connection sends through.
 func (c *Conn) NIC() link.NIC { return c.nic }
@@ -163,7 +162,7 @@ func (c *Conn) SetOnEvent(fn func(now time.Time, c *Conn, ev tcp.Event)) { c.onE
 // necessary is sent.
 func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 	n, err := c.tcp.Read(p)
-	if n > 0 {
+	if n > 0 && c.tcp.WindowUpdatePending() {
 		c.Flush(now)
 	}
 	return n, err
@@ -172,8 +171,9 @@ func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 // Write queues as much of p as the send buffer holds and sends what the
 // windows allow (tcp.Conn.Write).
 func (c *Conn) Write(now time.Time, p []byte) (int, error) {
+	poll := c.tcp.WriteNeedsPoll()
 	n, err := c.tcp.Write(p)
-	if n > 0 {
+	if n > 0 && poll {
 		c.Flush(now)
 	}
 	return n, err

@@ -24,7 +24,11 @@
 //   - IPv4 (RFC 791) and IPv6 (RFC 8200) headers, built and checked with
 //     package wire; the TCP checksum over the pseudo-header (RFC 9293
 //     §3.1) is filled on output and verified on input, where a bad one
-//     drops the segment and is counted. Fragments, IPv6 packets with
+//     drops the segment and is counted, unless the NIC does that work: a
+//     ChecksumOffloader fills the checksums of what the Stack sends, a
+//     ChecksumVerifier's driver has verified those of what it delivers
+//     (link/sim's interfaces are both, so that in the simulator each
+//     checksum is computed once). Fragments, IPv6 packets with
 //     Routing segments left, and segments from or to ports of zero or
 //     multicast or unspecified addresses are dropped and counted.
 //   - Demultiplexing by 4-tuple to connections and by local address and
@@ -35,9 +39,11 @@
 //   - Ephemeral ports (RFC 6056 §3.3.1, simple port randomisation) drawn
 //     from a generator seeded from Config.Rand, in Linux's default range.
 //   - The engines' output: every connection with work is polled into one
-//     reusable buffer and the headers are written in front of the payload
-//     in place, so the steady state allocates nothing per segment. The MSS
-//     announced in SYNs is clamped to the NIC's MTU.
+//     reusable buffer and segment (tcp.Conn.PollInto) and the headers are
+//     written in front of the payload in place, so the steady state
+//     allocates nothing per segment. A Read or Write that cannot make
+//     output ready (tcp.Conn.WindowUpdatePending, WriteNeedsPoll) polls
+//     nothing. The MSS announced in SYNs is clamped to the NIC's MTU.
 //   - Timers: connections sit in a min-heap ordered by their
 //     tcp.Conn.NextDeadline, so Deadline is the heap's top and Timer
 //     polls only the connections that are due.

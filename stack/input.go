@@ -4,13 +4,33 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/gomptcp/mptcp/link"
 	"github.com/gomptcp/mptcp/tcp"
 	"github.com/gomptcp/mptcp/wire"
 )
 
+// ChecksumVerifier is implemented by NICs whose driver verifies, before it
+// delivers a packet, the checksums the Stack would otherwise verify again:
+// the IPv4 header checksum (RFC 791 §3.1) and the TCP checksum over the
+// pseudo-header of the packet's own addresses (RFC 9293 §3.1, RFC 8200
+// §8.1), dropping every packet on which one fails, as a NIC with receive
+// checksum offload does (Linux's CHECKSUM_UNNECESSARY). For packets that
+// arrive on a NIC whose ChecksumsVerified reports true the Stack skips
+// those two computations; the structural checks stay. The hosts of
+// link/sim verify every packet this way: their interfaces report true.
+type ChecksumVerifier interface {
+	ChecksumsVerified() bool
+}
+
+// checksumsVerified reports whether nic's driver verified the checksums.
+func checksumsVerified(nic link.NIC) bool {
+	v, ok := nic.(ChecksumVerifier)
+	return ok && v.ChecksumsVerified()
+}
+
 // input checks an IP packet, parses its TCP segment into s.rx and
-// demultiplexes it.
-func (s *Stack) input(now time.Time, pkt []byte) {
+// demultiplexes it. verified says the driver verified the checksums.
+func (s *Stack) input(now time.Time, pkt []byte, verified bool) {
 	s.stats.PacketsIn++
 	if len(pkt) == 0 {
 		s.stats.Malformed++
@@ -27,7 +47,7 @@ func (s *Stack) input(now time.Time, pkt []byte) {
 			s.stats.Malformed++
 			return
 		}
-		if !ip.ChecksumValid() { // RFC 791 §3.1: discard on a bad header checksum
+		if !verified && !ip.ChecksumValid() { // RFC 791 §3.1: discard on a bad header checksum
 			s.stats.BadIPChecksum++
 			return
 		}
@@ -70,6 +90,11 @@ func (s *Stack) input(now time.Time, pkt []byte) {
 		s.stats.Malformed++
 		return
 	}
+	if src.Is4In6() || dst.Is4In6() {
+		// The pseudo-header the driver used (the packet's own addresses)
+		// may not be the one of the unmapped addresses checked here.
+		verified = false
+	}
 	src, dst = src.Unmap(), dst.Unmap()
 	if s.owner(dst) == nil {
 		s.stats.NotLocal++
@@ -80,7 +105,7 @@ func (s *Stack) input(now time.Time, pkt []byte) {
 		s.stats.Malformed++
 		return
 	}
-	if !wire.TCPChecksumValid(src, dst, seg) { // RFC 9293 §3.1 MUST-2/MUST-3
+	if !verified && !wire.TCPChecksumValid(src, dst, seg) { // RFC 9293 §3.1 MUST-2/MUST-3
 		s.stats.BadChecksum++
 		return
 	}
@@ -107,7 +132,7 @@ func (s *Stack) input(now time.Time, pkt []byte) {
 	s.stats.SegmentsIn++
 
 	id := tcp.ConnID{Local: netip.AddrPortFrom(dst, rx.DstPort), Remote: netip.AddrPortFrom(src, rx.SrcPort)}
-	if c := s.conns[id]; c != nil {
+	if c := s.lookup(id); c != nil {
 		// RFC 9293 §3.10.7.4 note and RFC 6191: a new SYN may reopen a
 		// connection in TIME-WAIT when a listener wants it.
 		if rx.Flags&(tcp.FlagSYN|tcp.FlagACK|tcp.FlagRST) == tcp.FlagSYN && c.tcp.State() == tcp.StateTimeWait {
@@ -135,6 +160,19 @@ func (s *Stack) input(now time.Time, pkt []byte) {
 	}
 }
 
+// lookup returns the connection of id, or nil. The last connection found
+// is remembered, since segments come in trains.
+func (s *Stack) lookup(id tcp.ConnID) *Conn {
+	if c := s.lastConn; c != nil && c.tcp.ID() == id {
+		return c
+	}
+	c := s.conns[id]
+	if c != nil {
+		s.lastConn = c
+	}
+	return c
+}
+
 // toListener hands s.rx, for connection id, to listener l.
 func (s *Stack) toListener(now time.Time, l *Listener, id tcp.ConnID) {
 	rx := &s.rx
@@ -152,7 +190,7 @@ func (s *Stack) toListener(now time.Time, l *Listener, id tcp.ConnID) {
 	}
 	tc, r, hasReply := l.tl.Input(now, id, rx)
 	if tc != nil {
-		c := &Conn{s: s, tcp: tc, id: id, nic: nic, mss: mss, parent: l, onEvent: l.onEvent, heapIx: -1}
+		c := &Conn{s: s, tcp: tc, nic: nic, mss: mss, parent: l, onEvent: l.onEvent, heapIx: -1}
 		s.register(c)
 		l.children = append(l.children, c)
 		s.stats.PassiveOpens++

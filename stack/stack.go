@@ -95,27 +95,30 @@ type Stats struct {
 // Stack is a host's TCP/IP stack. It implements link.Node. It is not safe
 // for concurrent use: see the package documentation.
 type Stack struct {
-	cfg     Config
-	isnKey  [16]byte
-	ttl     uint8
-	rng     *mrand.Rand
-	nics    []link.NIC
-	addrs   []localAddr // cache of the NICs' addresses
-	routes  []route
-	conns   map[tcp.ConnID]*Conn
-	portUse map[uint16]int // local ports in use by connections
-	lists   map[listenKey]*Listener
-	timers  timerHeap
-	dirty   []*Conn
-	busy    int // depth of calls in progress
-	ipID    uint16
-	stats   Stats
-	rx      tcp.Segment // the segment being received
-	tx      tcp.Segment // the segment being sent
-	txHdr   wire.TCPHeader
-	ip4     wire.IPv4Header
-	ip6     wire.IPv6Header
-	out     []byte // headroom + payload of the segment being sent
+	cfg      Config
+	isnKey   [16]byte
+	ttl      uint8
+	rng      *mrand.Rand
+	nics     []link.NIC
+	addrs    []localAddr // cache of the NICs' addresses
+	routes   []route
+	conns    map[tcp.ConnID]*Conn
+	lastConn *Conn          // the connection input found last (a cache of conns)
+	portUse  map[uint16]int // local ports in use by connections
+	lists    map[listenKey]*Listener
+	timers   timerHeap
+	dirty    []*Conn
+	busy     int // depth of calls in progress
+	ipID     uint16
+	stats    Stats
+	rx       tcp.Segment                 // the segment being received
+	tx       tcp.Segment                 // the segment being sent
+	opts     [wire.TCPMaxOptionsLen]byte // its options, encoded
+	txNIC    link.NIC                    // the NIC emit sent through last
+	txOff    ChecksumOffloader           // txNIC as one, or nil
+	rxNIC    link.NIC                    // the NIC Receive was given last
+	rxOK     bool                        // whether rxNIC verifies checksums
+	out      []byte                      // headroom + payload of the segment being sent
 }
 
 // headroom is room for the largest IP header the Stack writes (40 bytes of
@@ -194,7 +197,10 @@ func (s *Stack) Conns(fn func(*Conn) bool) {
 // Receive handles an IP packet that arrived on nic (link.Node).
 func (s *Stack) Receive(now time.Time, nic link.NIC, pkt []byte) {
 	s.busy++
-	s.input(now, pkt)
+	if nic != s.rxNIC {
+		s.rxNIC, s.rxOK = nic, checksumsVerified(nic)
+	}
+	s.input(now, pkt, s.rxOK)
 	s.busy--
 	s.flush(now)
 }
@@ -260,15 +266,11 @@ func (s *Stack) flush(now time.Time) {
 // service polls c until it has nothing to send, dispatches its events and
 // files it in the timer heap by its next deadline.
 func (s *Stack) service(now time.Time, c *Conn) {
-	for {
-		var ok bool
-		s.tx, ok = c.tcp.Poll(now, s.out[headroom:])
-		if !ok {
-			break
-		}
+	for c.tcp.PollInto(now, s.out[headroom:], &s.tx) {
 		s.send(c, &s.tx)
 	}
-	for ev, ok := c.tcp.NextEvent(); ok; ev, ok = c.tcp.NextEvent() {
+	for c.tcp.PendingEvents() > 0 {
+		ev, _ := c.tcp.NextEvent()
 		s.dispatch(now, c, ev)
 	}
 	if c.freed {
@@ -279,8 +281,10 @@ func (s *Stack) service(now time.Time, c *Conn) {
 	case d.IsZero():
 		s.timers.remove(c)
 	case c.heapIx >= 0:
-		c.deadline = d
-		s.timers.fix(c.heapIx)
+		if d != c.deadline {
+			c.deadline = d
+			s.timers.fix(c.heapIx)
+		}
 	default:
 		c.deadline = d
 		s.timers.push(c)
@@ -306,14 +310,17 @@ func (s *Stack) release(c *Conn) {
 		return
 	}
 	c.freed = true
-	s.timers.remove(c)
-	if s.conns[c.id] == c {
-		delete(s.conns, c.id)
+	if s.lastConn == c {
+		s.lastConn = nil
 	}
-	if n := s.portUse[c.id.Local.Port()] - 1; n > 0 {
-		s.portUse[c.id.Local.Port()] = n
+	s.timers.remove(c)
+	if s.conns[c.tcp.ID()] == c {
+		delete(s.conns, c.tcp.ID())
+	}
+	if n := s.portUse[c.tcp.ID().Local.Port()] - 1; n > 0 {
+		s.portUse[c.tcp.ID().Local.Port()] = n
 	} else {
-		delete(s.portUse, c.id.Local.Port())
+		delete(s.portUse, c.tcp.ID().Local.Port())
 	}
 	if l := c.parent; l != nil {
 		l.childGone(c)
@@ -323,8 +330,11 @@ func (s *Stack) release(c *Conn) {
 
 // register files a new connection in the tables.
 func (s *Stack) register(c *Conn) {
-	s.conns[c.id] = c
-	s.portUse[c.id.Local.Port()]++
+	if s.lastConn != nil && s.lastConn.tcp.ID() == c.tcp.ID() {
+		s.lastConn = nil
+	}
+	s.conns[c.tcp.ID()] = c
+	s.portUse[c.tcp.ID().Local.Port()]++
 }
 
 // nextIPID returns the Identification of the next IPv4 packet. With DF

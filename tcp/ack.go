@@ -10,7 +10,7 @@ import (
 // states: acceptance (RFC 5961 §5.2), SND.UNA and window update, RTT,
 // congestion control, loss detection and recovery, and the state changes
 // an ACK of our FIN causes. It reports false when the segment is dropped.
-func (c *Conn) processAck(now time.Time, seg *Segment) bool {
+func (c *Conn) processAck(now int64, seg *Segment) bool {
 	ack := seg.Ack
 	// RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <=
 	// SND.NXT; anything else gets a (throttled) challenge ACK and is
@@ -80,7 +80,7 @@ func (c *Conn) processAck(now time.Time, seg *Segment) bool {
 		c.sndWl1, c.sndWl2 = seg.Seq, ack
 		c.maxSndWnd = max(c.maxSndWnd, wnd)
 		if wnd > 0 {
-			c.persistAt = time.Time{}
+			c.persistAt = 0
 		}
 	}
 
@@ -99,16 +99,16 @@ func (c *Conn) processAck(now time.Time, seg *Segment) bool {
 	var sample time.Duration
 	if advanced {
 		if rttRec != nil {
-			sample = now.Sub(time.Unix(0, rttRec.xmit))
+			sample = time.Duration(now - rttRec.xmit)
 		} else if c.tsOK && seg.Options.HasTimestamps && seg.Options.TSEcr != 0 && lastXmit != 0 &&
-			seqGEQ(seg.Options.TSEcr, c.tsNow(time.Unix(0, lastXmit))) {
+			seqGEQ(seg.Options.TSEcr, c.tsNow(lastXmit)) {
 			// The echo is at least as new as the last retransmission
 			// of the acknowledged data, so the ACK answers that
 			// transmission: an unambiguous sample (RFC 7323 §4.2).
 			// An older echo means an earlier copy arrived and its ACK
 			// was lost; the time since then is not a round trip.
 			if t, ok := c.tsTime(seg.Options.TSEcr, now); ok {
-				sample = now.Sub(t)
+				sample = time.Duration(now - t)
 			}
 		}
 		if sample > 0 {
@@ -143,7 +143,7 @@ func (c *Conn) processAck(now time.Time, seg *Segment) bool {
 	// Congestion control growth outside fast recovery.
 	if advanced && c.recovery != recFast {
 		c.cc.OnAck(cc.Ack{
-			Now: now, BytesAcked: newlyAcked, RTT: sample, SRTT: c.srtt, MinRTT: c.minRTT,
+			Now: c.nowT, BytesAcked: newlyAcked, RTT: sample, SRTT: c.srtt, MinRTT: c.minRTT,
 			InFlight: priorInFlight, CwndLimited: c.cwndUsed || priorInFlight*2 >= c.cc.Cwnd(),
 			Round: c.round,
 		})
@@ -159,9 +159,9 @@ func (c *Conn) processAck(now time.Time, seg *Segment) bool {
 
 	// Retransmission timer (RFC 6298 §5.2, §5.3).
 	if len(c.outstanding()) == 0 {
-		c.rtoAt, c.ptoAt, c.reoAt = time.Time{}, time.Time{}, time.Time{}
+		c.rtoAt, c.ptoAt, c.reoAt = 0, 0, 0
 	} else if advanced {
-		c.rtoAt = now.Add(c.rto)
+		c.rtoAt = later(now, c.rto)
 		c.armPTO(now)
 	}
 	c.publishCC()
@@ -193,13 +193,13 @@ func (c *Conn) publishCC() {
 
 // updateDeliveryRate keeps a simple delivery-rate estimate: bytes
 // acknowledged over the last smoothed RTT.
-func (c *Conn) updateDeliveryRate(now time.Time, priorUna uint32) {
-	if c.st.rateStart.IsZero() {
+func (c *Conn) updateDeliveryRate(now int64, priorUna uint32) {
+	if c.st.rateStart == 0 {
 		c.st.rateStart, c.st.rateBytes = now, 0
 		return
 	}
 	c.st.rateBytes += uint64(c.sndUna - priorUna)
-	d := now.Sub(c.st.rateStart)
+	d := time.Duration(now - c.st.rateStart)
 	if d >= max(c.srtt, time.Millisecond) {
 		c.st.deliveryRate = uint64(float64(c.st.rateBytes) / d.Seconds())
 		c.st.rateStart, c.st.rateBytes = now, 0

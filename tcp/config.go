@@ -2,7 +2,10 @@ package tcp
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/gomptcp/mptcp/cc"
 )
@@ -184,4 +187,39 @@ func wscaleFor(buf int) uint8 {
 		s++
 	}
 	return s
+}
+
+// configs interns normalized configurations: connections made with equal
+// ones share one copy, which none of them modifies. An entry goes when the
+// last connection or listener holding its configuration is gone.
+var configs struct {
+	sync.Mutex
+	m map[Config]weak.Pointer[Config]
+}
+
+// intern returns the shared copy of the normalized configuration *n.
+func intern(n *Config) *Config {
+	configs.Lock()
+	defer configs.Unlock()
+	if p := configs.m[*n].Value(); p != nil {
+		return p
+	}
+	if configs.m == nil {
+		configs.m = make(map[Config]weak.Pointer[Config])
+	}
+	p := new(Config)
+	*p = *n
+	configs.m[*n] = weak.Make(p)
+	runtime.AddCleanup(p, forget, *n)
+	return p
+}
+
+// forget removes the entry of a configuration that is no longer used,
+// unless an equal one took its place since.
+func forget(key Config) {
+	configs.Lock()
+	defer configs.Unlock()
+	if w, ok := configs.m[key]; ok && w.Value() == nil {
+		delete(configs.m, key)
+	}
 }

@@ -12,76 +12,67 @@ import (
 // Conn is one TCP connection (one MPTCP subflow). See the package
 // documentation for how it is driven.
 type Conn struct {
-	cfg      Config
+	cfg      *Config // normalized and shared: never written (see intern)
 	hooks    Hooks
 	id       ConnID
-	state    State
 	err      error
 	listener *Listener // while accepted by a listener but not yet handed out
-	passive  bool      // opened by a Listener
+
+	// Time: the Conn keeps its times as int64 nanoseconds since base (see
+	// clock); nowT and nowN are the time of the current call, both ways.
+	base time.Time
+	nowT time.Time
+	nowN int64
 
 	// Send sequence space (RFC 9293 §3.3.1).
 	iss, sndUna, sndNxt uint32
 	sndWnd, maxSndWnd   uint32 // scaled, bytes
 	sndWl1, sndWl2      uint32
-	sndWScale           uint8 // shift applied to the peer's window field
-	rcvWScale           uint8 // shift applied to ours
-	wsOK, tsOK, sackOK  bool
-	sndMSS              int // largest segment (header-less) we send
+	rstSeq              uint32 // of the RST to send (rstPending)
+	sndMSS              int    // largest segment (header-less) we send
 
 	// Receive sequence space.
 	irs, rcvNxt uint32
 	rcvAdv      uint32 // right edge of the window we advertised
-	rcvBufSize  int    // current receive buffer, auto-tuned
-	rcvMSSEst   int    // largest payload received (Linux's rcv_mss)
-	rcv         recvBuffer
-	snd         sendBuffer
+	// Loss recovery's RecoveryPoint (RFC 6675), "recover" (RFC 6582);
+	// here so that the struct packs.
+	recoveryPoint uint32
+	rcvBufSize    int // current receive buffer, auto-tuned
+	rcvMSSEst     int // largest payload received (Linux's rcv_mss)
+	rcv           recvBuffer
+	snd           sendBuffer
 
 	// FIN handling.
-	finQueued, finSent bool
-	finSeq             uint32 // sequence number of our FIN once sent
-	rcvFinPending      bool   // a FIN arrived out of order at rcvFinSeq
-	rcvFinSeq          uint32
-	rcvFin             bool // the peer's FIN was processed
-	readClosed         bool // Close was called: data arriving now resets
-	closeOnEstablish   bool // Close called in SYN-RECEIVED
+	finSeq    uint32 // sequence number of our FIN once sent
+	rcvFinSeq uint32 // where a FIN arrived out of order (rcvFinPending)
 
 	// Timestamps (RFC 7323 §3, §4.3).
 	tsOffset    uint32
 	tsRecent    uint32
-	tsRecentAge time.Time
+	tsRecentAge int64
 	lastAckSent uint32
 
-	// ACK generation.
-	ackNow        bool
-	delackAt      time.Time
-	unackedBytes  int
-	hasDSACK      bool
-	dsack         wire.SACKBlock
-	chAckStart    time.Time // RFC 5961 §7 throttle window
-	chAckCount    int
-	windowUpdated bool // a window update is due after Read
+	roundEnd uint32 // SND.NXT when the current controller round began
 
-	// RST to send.
-	rstPending bool
-	rstSeq     uint32
-	rstReason  ResetReason
-	rstAck     bool // RST|ACK of our own connection, else <SEQ=SEG.ACK><CTL=RST>
+	// ACK generation.
+	dsack        wire.SACKBlock
+	delackAt     int64
+	unackedBytes int
+	chAckStart   int64 // RFC 5961 §7 throttle window
+	chAckCount   int
 
 	// Handshake.
-	synPending bool
-	synXmit    time.Time
+	synXmit    int64
 	synRetrans int
 
 	// RTT and retransmission timer (RFC 6298).
 	srtt, rttvar, minRTT time.Duration
-	hasRTT               bool
 	rto                  time.Duration
 	backoff              int
-	rtoAt                time.Time // retransmission timer (RFC 6298)
-	reoAt                time.Time // RACK reordering timer (RFC 8985 §6.2)
-	ptoAt                time.Time // tail loss probe timer (RFC 8985 §7)
-	rtoCount             int       // consecutive RTOs
+	rtoAt                int64 // retransmission timer (RFC 6298)
+	reoAt                int64 // RACK reordering timer (RFC 8985 §6.2)
+	ptoAt                int64 // tail loss probe timer (RFC 8985 §7)
+	rtoCount             int   // consecutive RTOs
 
 	// Transmitted segments (the retransmission queue).
 	recs       []txRec
@@ -92,40 +83,57 @@ type Conn struct {
 	sackedSize int // bytes SACKed above SND.UNA
 
 	// Loss recovery.
-	recovery        recoveryState
-	recoveryPoint   uint32
-	dupAcks         int
-	nrCwnd          int // NewReno's inflated window in fast recovery
-	forceRetransmit bool
-	rescueDone      bool
-	rack            rackState
-	tlp             tlpState
-	tlpNewData      bool // a PTO asks for a probe with new data
-	tlpRetransmit   bool // a PTO asks for a probe retransmitting the last segment
+	dupAcks int
+	nrCwnd  int // NewReno's inflated window in fast recovery
+	rack    rackState
+	tlp     tlpState
 
 	// Zero-window probing and keepalive.
-	persistAt      time.Time
+	persistAt      int64
 	persistBackoff int
-	probePending   bool
-	keepAt         time.Time
+	keepAt         int64
 	keepProbes     int
-	lastRecv       time.Time
-	twAt           time.Time // TIME-WAIT or FIN-WAIT-2 deadline
+	lastRecv       int64
+	twAt           int64 // TIME-WAIT or FIN-WAIT-2 deadline
 
 	cc       cc.Controller
 	ccMember *cc.Member
-	cwndUsed bool   // the window limited sending since the last ACK
 	round    uint64 // round trips counted for the controller
-	roundEnd uint32 // SND.NXT when the current round began
 
 	tune autoTune
 
 	events []Event
 	evHead int
 
-	out Segment // the segment being built
-
 	st stats
+
+	// Small fields, together so that they pack.
+	state              State
+	sndWScale          uint8 // shift applied to the peer's window field
+	rcvWScale          uint8 // shift applied to ours
+	rstReason          ResetReason
+	recovery           recoveryState
+	passive            bool // opened by a Listener
+	wsOK, tsOK, sackOK bool
+	noDelay, keepalive bool // Config's, changed by SetNoDelay and SetKeepalive
+	finQueued, finSent bool
+	rcvFinPending      bool // a FIN arrived out of order at rcvFinSeq
+	rcvFin             bool // the peer's FIN was processed
+	readClosed         bool // Close was called: data arriving now resets
+	closeOnEstablish   bool // Close called in SYN-RECEIVED
+	ackNow             bool
+	hasDSACK           bool
+	windowUpdated      bool // a window update is due after Read
+	rstPending         bool
+	rstAck             bool // RST|ACK of our own connection, else <SEQ=SEG.ACK><CTL=RST>
+	synPending         bool
+	hasRTT             bool
+	forceRetransmit    bool
+	rescueDone         bool
+	tlpNewData         bool // a PTO asks for a probe with new data
+	tlpRetransmit      bool // a PTO asks for a probe retransmitting the last segment
+	probePending       bool
+	cwndUsed           bool // the window limited sending since the last ACK
 }
 
 // Dial starts an active open (RFC 9293 §3.10.1): the returned Conn is in
@@ -145,14 +153,18 @@ func newConn(now time.Time, cfg *Config, id ConnID, hooks Hooks) (*Conn, error) 
 	if err != nil {
 		return nil, err
 	}
-	return newConnNormalized(now, &n, id, hooks)
+	return newConnNormalized(now, intern(&n), id, hooks)
 }
 
+// newConnNormalized makes a Conn with cfg, a normalized configuration it
+// keeps and never modifies.
 func newConnNormalized(now time.Time, cfg *Config, id ConnID, hooks Hooks) (*Conn, error) {
 	if hooks == nil {
 		hooks = NopHooks{}
 	}
-	c := &Conn{cfg: *cfg, hooks: hooks, id: id}
+	c := &Conn{cfg: cfg, hooks: hooks, id: id, noDelay: cfg.NoDelay, keepalive: cfg.Keepalive}
+	c.base = now.Add(-1) // now is 1: times are positive, 0 means unset
+	t := c.clock(now)
 	_, tsOff := tupleHash(&cfg.ISNKey, id)
 	c.iss = ISN(&cfg.ISNKey, id, now)
 	c.tsOffset = tsOff
@@ -177,7 +189,7 @@ func newConnNormalized(now time.Time, cfg *Config, id ConnID, hooks Hooks) (*Con
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	c.cc = ctl
-	c.lastRecv = now
+	c.lastRecv = t
 	return c, nil
 }
 
@@ -242,6 +254,13 @@ func (c *Conn) writable() error {
 	return ErrNotConnected
 }
 
+// WriteNeedsPoll reports whether writing now could make a segment ready
+// to send. It is false while a full-sized segment of unsent data is
+// queued already: then the windows, not the data, hold sending back, and
+// more data changes nothing Poll would do until an ACK or a timer does,
+// so a caller that writes then need not Poll.
+func (c *Conn) WriteNeedsPoll() bool { return int(c.snd.end()-c.sndNxt) < c.effMSS() }
+
 // WriteSpace is the room left in the send buffer.
 func (c *Conn) WriteSpace() int { return c.snd.free() }
 
@@ -267,16 +286,22 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return 0, nil
 }
 
+// WindowUpdatePending reports whether a window update waits to be sent
+// (RFC 9293 §3.8.6.2.2): Read makes one due when it opens the window
+// enough. It is the only output Read can make necessary, so a caller
+// that has just read need only Poll when this reports true.
+func (c *Conn) WindowUpdatePending() bool { return c.windowUpdated }
+
 // Readable is the number of bytes Read can return now.
 func (c *Conn) Readable() int { return c.rcv.unread() }
 
 // SetNoDelay turns Nagle's algorithm off (true) or on.
-func (c *Conn) SetNoDelay(on bool) { c.cfg.NoDelay = on }
+func (c *Conn) SetNoDelay(on bool) { c.noDelay = on }
 
 // SetKeepalive turns keepalive probes on or off (RFC 9293 §3.8.4).
 func (c *Conn) SetKeepalive(on bool) {
-	c.cfg.Keepalive = on
-	c.keepAt = time.Time{}
+	c.keepalive = on
+	c.keepAt = 0
 	c.keepProbes = 0
 }
 
@@ -383,8 +408,8 @@ func (c *Conn) finish(err error) {
 	c.snd.chunks, c.snd.chunkHead = nil, 0
 	c.releaseRecs()
 	c.pipe, c.lostCount, c.sackedSize = 0, 0, 0
-	c.rtoAt, c.reoAt, c.ptoAt = time.Time{}, time.Time{}, time.Time{}
-	c.delackAt, c.persistAt, c.keepAt, c.twAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.rtoAt, c.reoAt, c.ptoAt = 0, 0, 0
+	c.delackAt, c.persistAt, c.keepAt, c.twAt = 0, 0, 0, 0
 	c.ackNow, c.synPending, c.probePending = false, false, false
 	if c.rcv.unread() == 0 {
 		c.rcv.release()
@@ -397,19 +422,22 @@ func (c *Conn) finish(err error) {
 	c.emit(Event{Kind: EventClosed, Err: c.err})
 }
 
-// tsNow is our TSval clock: milliseconds plus the per-connection offset
-// (RFC 7323 §5.4).
-func (c *Conn) tsNow(now time.Time) uint32 {
-	return c.tsOffset + uint32(now.UnixMilli())
+// tsNow is our TSval clock at t: milliseconds (of Unix time) plus the
+// per-connection offset (RFC 7323 §5.4).
+func (c *Conn) tsNow(t int64) uint32 {
+	if t == c.nowN {
+		return c.tsOffset + uint32(c.nowT.UnixMilli())
+	}
+	return c.tsOffset + uint32(c.timeAt(t).UnixMilli())
 }
 
 // tsTime converts an echoed TSval of ours back to a time.
-func (c *Conn) tsTime(ecr uint32, now time.Time) (time.Time, bool) {
+func (c *Conn) tsTime(ecr uint32, now int64) (int64, bool) {
 	d := int32(c.tsNow(now) - ecr)
 	if d < 0 {
-		return time.Time{}, false
+		return 0, false
 	}
-	return now.Add(-time.Duration(d) * time.Millisecond), true
+	return now - int64(d)*int64(time.Millisecond), true
 }
 
 // effMSS is the payload size of a full data segment: the send MSS less the

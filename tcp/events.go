@@ -74,6 +74,9 @@ func (c *Conn) emit(e Event) {
 	c.events = append(c.events, e)
 }
 
+// PendingEvents is the number of events NextEvent would return now.
+func (c *Conn) PendingEvents() int { return len(c.events) - c.evHead }
+
 // NextEvent returns the oldest queued event.
 func (c *Conn) NextEvent() (Event, bool) {
 	if c.evHead >= len(c.events) {

@@ -92,7 +92,7 @@ func fuzzStep(c *Conn, b []byte, now time.Time) (*Segment, time.Time) {
 	}
 	o.SACKPermitted = b[1]&4 != 0
 	if b[1]&8 != 0 {
-		o.HasTimestamps, o.TSVal, o.TSEcr = true, c.tsRecent+uint32(int8(b[15])), c.tsNow(now)-uint32(b[14])
+		o.HasTimestamps, o.TSVal, o.TSEcr = true, c.tsRecent+uint32(int8(b[15])), c.tsNow(c.clock(now))-uint32(b[14])
 	}
 	if n := int(b[1]>>4) & 7; n > 0 {
 		o.NumSACKBlocks = min(n, wire.MaxSACKBlocks)
@@ -154,7 +154,7 @@ func fuzzSegments(t *testing.T, data []byte) {
 			c, _ = Dial(now, cfg, clientID, nil)
 			c.Poll(now, buf)
 			syn := &Segment{Flags: FlagSYN | FlagACK, Seq: 1000, Ack: c.ISS() + 1, Window: 4000,
-				Options: wire.TCPOptions{HasMSS: true, MSS: 500, SACKPermitted: true, HasWindowScale: true, WindowScale: 2, HasTimestamps: true, TSVal: 1, TSEcr: c.tsNow(now)}}
+				Options: wire.TCPOptions{HasMSS: true, MSS: 500, SACKPermitted: true, HasWindowScale: true, WindowScale: 2, HasTimestamps: true, TSVal: 1, TSEcr: c.tsNow(c.clock(now))}}
 			if data[0]&4 == 0 {
 				c.Input(now, syn)
 			}
@@ -163,7 +163,7 @@ func fuzzSegments(t *testing.T, data []byte) {
 			syn := &Segment{Flags: FlagSYN, Seq: 1000, Window: 4000, Options: wire.TCPOptions{HasMSS: true, MSS: 500, SACKPermitted: data[0]&8 == 0, HasTimestamps: data[0]&16 == 0, TSVal: 1, HasWindowScale: true, WindowScale: 3}}
 			c, _, _ = l.Input(now, serverID, syn)
 			c.Poll(now, buf)
-			c.Input(now, &Segment{Flags: FlagACK, Seq: 1001, Ack: c.ISS() + 1, Window: 4000, Options: wire.TCPOptions{HasTimestamps: true, TSVal: 2, TSEcr: c.tsNow(now)}})
+			c.Input(now, &Segment{Flags: FlagACK, Seq: 1001, Ack: c.ISS() + 1, Window: 4000, Options: wire.TCPOptions{HasTimestamps: true, TSVal: 2, TSEcr: c.tsNow(c.clock(now))}})
 		}
 		data = data[1:]
 		for len(data) >= 16 {

@@ -53,6 +53,7 @@ type harness struct {
 	rbuf       []byte
 	closeAfter bool // a closes once all src is written
 	noCheck    bool // skip the invariant checks after each step (benchmarks)
+	pollInto   bool // poll with PollInto into polled, never cleared, rather than Poll
 	onSegment  func(toB bool, s *Segment)
 }
 
@@ -87,7 +88,11 @@ func (h *harness) pollSide(c *Conn, toB bool) {
 	}
 	for n := 0; ; n++ {
 		var ok bool
-		h.polled, ok = c.Poll(h.now, h.pollBuf)
+		if h.pollInto {
+			ok = c.PollInto(h.now, h.pollBuf, &h.polled)
+		} else {
+			h.polled, ok = c.Poll(h.now, h.pollBuf)
+		}
 		if !ok {
 			return
 		}

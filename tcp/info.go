@@ -18,9 +18,9 @@ type stats struct {
 	reordering                              uint64
 	rcvBufGrowths                           uint64
 	lastRTT                                 time.Duration
-	lastDataSent, lastDataRecv, lastAckRecv time.Time
+	lastDataSent, lastDataRecv, lastAckRecv int64 // the Conn's time
 	deliveryRate                            uint64
-	rateStart                               time.Time
+	rateStart                               int64
 	rateBytes                               uint64
 }
 
@@ -103,7 +103,7 @@ func (c *Conn) Info() Info {
 		PAWSDropped: c.st.pawsDropped, ChallengeACKs: c.st.challengeAcks, ChallengeACKsLimited: c.st.challengeAcksSuppressed,
 		WindowProbes: c.st.windowProbes, KeepaliveProbes: c.st.keepaliveProbes,
 		RSTsIn: c.st.rstIn, RSTsOut: c.st.rstOut, RecvBufferGrowths: c.st.rcvBufGrowths,
-		LastDataSent: c.st.lastDataSent, LastDataRecv: c.st.lastDataRecv, LastAckRecv: c.st.lastAckRecv,
+		LastDataSent: c.timeAt(c.st.lastDataSent), LastDataRecv: c.timeAt(c.st.lastDataRecv), LastAckRecv: c.timeAt(c.st.lastAckRecv),
 	}
 	if c.wsOK {
 		i.SendWScale, i.RecvWScale = c.sndWScale, c.rcvWScale

@@ -14,10 +14,11 @@ const pawsIdle = 24 * 24 * time.Hour
 // (RFC 9293 §3.10.7). The payload is copied; seg may be reused afterwards.
 // Replies (ACKs, RSTs, data) are emitted by the next Poll. A connection in
 // CLOSED ignores segments: the stack answers those with ResetFor.
-func (c *Conn) Input(now time.Time, seg *Segment) {
+func (c *Conn) Input(nowT time.Time, seg *Segment) {
 	if c.state == StateClosed || c.state == StateListen {
 		return
 	}
+	now := c.clock(nowT)
 	c.st.segsIn++
 	switch c.hooks.CheckSegment(seg, c.state) {
 	case Drop:
@@ -58,7 +59,7 @@ func (c *Conn) hookReset(seg *Segment) {
 }
 
 // inputSynSent is RFC 9293 §3.10.7.3.
-func (c *Conn) inputSynSent(now time.Time, seg *Segment) bool {
+func (c *Conn) inputSynSent(now int64, seg *Segment) bool {
 	// First: the ACK bit.
 	if seg.Flags&FlagACK != 0 {
 		if seqLEQ(seg.Ack, c.iss) || seqGT(seg.Ack, c.sndNxt) {
@@ -116,7 +117,7 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) bool {
 	c.sndWl1 = seg.Seq
 	c.synPending = true
 	c.synRetrans = 0
-	c.rtoAt = time.Time{}
+	c.rtoAt = 0
 	if len(seg.Payload) > 0 {
 		// Queue data carried on the SYN for after the handshake.
 		c.storeText(now, seg, seg.Seq+1, seg.Payload)
@@ -126,11 +127,11 @@ func (c *Conn) inputSynSent(now time.Time, seg *Segment) bool {
 
 // synAcked finishes the handshake on our side: RTT sample from the SYN
 // (Karn: only if never retransmitted), congestion controller MSS.
-func (c *Conn) synAcked(now time.Time) {
-	c.rtoAt = time.Time{}
+func (c *Conn) synAcked(now int64) {
+	c.rtoAt = 0
 	c.rtoCount, c.backoff = 0, 0
-	if c.synRetrans == 0 && !c.synXmit.IsZero() {
-		c.rttSample(now.Sub(c.synXmit))
+	if c.synRetrans == 0 && c.synXmit != 0 {
+		c.rttSample(time.Duration(now - c.synXmit))
 	} else if !c.hasRTT {
 		// RFC 6298 §5.7: the SYN was retransmitted and there is no
 		// sample: RTO falls back to 3 s once data is sent.
@@ -151,12 +152,12 @@ func (c *Conn) synAcked(now time.Time) {
 	c.roundEnd = c.sndNxt
 	c.tune.start = now
 	c.tune.seq = c.rcvNxt
-	c.keepAt = time.Time{}
+	c.keepAt = 0
 }
 
 // inputSynchronized handles every state after SYN-SENT
 // (RFC 9293 §3.10.7.4). It reports whether the segment was acceptable.
-func (c *Conn) inputSynchronized(now time.Time, seg *Segment) bool {
+func (c *Conn) inputSynchronized(now int64, seg *Segment) bool {
 	if c.state == StateSynReceived && seg.Flags&(FlagSYN|FlagACK|FlagRST) == FlagSYN && seg.Seq == c.irs {
 		// The peer retransmitted its SYN: our SYN-ACK was lost.
 		// Answer with the SYN-ACK again rather than a bare ACK, which a
@@ -193,7 +194,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) bool {
 	}
 	// RFC 7323 §5.3: PAWS.
 	if c.tsOK && seg.Options.HasTimestamps && !rst && seqLT(seg.Options.TSVal, c.tsRecent) {
-		if now.Sub(c.tsRecentAge) <= pawsIdle {
+		if c.tsRecentAge != 0 && time.Duration(now-c.tsRecentAge) <= pawsIdle {
 			c.st.pawsDropped++
 			c.ackNow = true
 			return false
@@ -215,7 +216,7 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) bool {
 	if !c.acceptable(seg.Seq, segLen) {
 		if !rst {
 			if c.state == StateTimeWait {
-				c.twAt = now.Add(c.cfg.TimeWait)
+				c.twAt = later(now, c.cfg.TimeWait)
 			}
 			if seqLT(seg.Seq, c.rcvNxt) && segLen > 0 {
 				c.noteDSACK(seg.Seq, seg.Seq+uint32(len(seg.Payload)))
@@ -225,9 +226,9 @@ func (c *Conn) inputSynchronized(now time.Time, seg *Segment) bool {
 		return false
 	}
 	c.lastRecv = now
-	if c.keepProbes > 0 || !c.keepAt.IsZero() {
+	if c.keepProbes > 0 || c.keepAt != 0 {
 		c.keepProbes = 0
-		c.keepAt = time.Time{} // re-armed from lastRecv after output
+		c.keepAt = 0 // re-armed from lastRecv after output
 	}
 
 	// RFC 7323 §4.3: update TS.Recent from segments that cover
@@ -330,8 +331,8 @@ func (c *Conn) rcvWnd() uint32 {
 
 // challengeAck queues an ACK in answer to a suspicious RST, SYN or ACK,
 // at most ChallengeAckLimit per second (RFC 5961 §7).
-func (c *Conn) challengeAck(now time.Time) {
-	if now.Sub(c.chAckStart) >= time.Second || now.Before(c.chAckStart) {
+func (c *Conn) challengeAck(now int64) {
+	if c.chAckStart == 0 || time.Duration(now-c.chAckStart) >= time.Second || now < c.chAckStart {
 		c.chAckStart, c.chAckCount = now, 0
 	}
 	if c.chAckCount >= c.cfg.ChallengeAckLimit {
@@ -345,7 +346,7 @@ func (c *Conn) challengeAck(now time.Time) {
 
 // processText is the seventh (segment text) and eighth (FIN) check of
 // RFC 9293 §3.10.7.4. seq is the sequence number of the first payload byte.
-func (c *Conn) processText(now time.Time, seg *Segment, seq uint32) {
+func (c *Conn) processText(now int64, seg *Segment, seq uint32) {
 	if len(seg.Payload) > 0 {
 		if c.readClosed && c.state != StateSynReceived {
 			// Data after a full Close: reset (RFC 9293 §3.10.4, RFC
@@ -367,7 +368,7 @@ func (c *Conn) processText(now time.Time, seg *Segment, seq uint32) {
 }
 
 // storeText puts payload into the receive buffer, trimmed to the window.
-func (c *Conn) storeText(now time.Time, seg *Segment, seq uint32, payload []byte) {
+func (c *Conn) storeText(now int64, seg *Segment, seq uint32, payload []byte) {
 	end := seq + uint32(len(payload))
 	start := seq
 	if seqLT(start, c.rcvNxt) {
@@ -412,19 +413,19 @@ func (c *Conn) storeText(now time.Time, seg *Segment, seq uint32, payload []byte
 
 // scheduleAck implements delayed ACKs (RFC 9293 §3.8.6.3): ACK at least
 // every second full-sized segment, and within DelayedAckTimeout.
-func (c *Conn) scheduleAck(now time.Time, n int) {
+func (c *Conn) scheduleAck(now int64, n int) {
 	c.unackedBytes += n
 	if c.cfg.DisableDelayedAck || c.unackedBytes >= 2*max(c.rcvMSSEst, 1) {
 		c.ackNow = true
 		return
 	}
-	if c.delackAt.IsZero() {
-		c.delackAt = now.Add(c.cfg.DelayedAckTimeout)
+	if c.delackAt == 0 {
+		c.delackAt = later(now, c.cfg.DelayedAckTimeout)
 	}
 }
 
 // maybeProcessFin processes the peer's FIN once all data before it is in.
-func (c *Conn) maybeProcessFin(now time.Time) {
+func (c *Conn) maybeProcessFin(now int64) {
 	if !c.rcvFinPending || c.rcvNxt != c.rcvFinSeq || c.rcvFin {
 		return
 	}
@@ -447,11 +448,11 @@ func (c *Conn) maybeProcessFin(now time.Time) {
 	}
 }
 
-func (c *Conn) enterTimeWait(now time.Time) {
+func (c *Conn) enterTimeWait(now int64) {
 	c.setState(StateTimeWait)
-	c.twAt = now.Add(c.cfg.TimeWait)
-	c.rtoAt, c.reoAt, c.ptoAt = time.Time{}, time.Time{}, time.Time{}
-	c.persistAt, c.keepAt, c.delackAt = time.Time{}, time.Time{}, time.Time{}
+	c.twAt = later(now, c.cfg.TimeWait)
+	c.rtoAt, c.reoAt, c.ptoAt = 0, 0, 0
+	c.persistAt, c.keepAt, c.delackAt = 0, 0, 0
 	c.releaseRecs()
 	c.snd.release()
 }

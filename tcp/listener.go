@@ -9,7 +9,7 @@ import (
 // its port into connections in SYN-RECEIVED, up to a backlog of
 // connections not yet handed out by Accept.
 type Listener struct {
-	cfg     Config
+	cfg     *Config // normalized, shared with the connections it makes
 	port    uint16
 	backlog int
 	pending int     // children in SYN-RECEIVED
@@ -29,7 +29,7 @@ func NewListener(cfg *Config, port uint16, backlog int) (*Listener, error) {
 	if backlog <= 0 {
 		return nil, fmt.Errorf("%w: backlog %d must be positive", ErrInvalidConfig, backlog)
 	}
-	return &Listener{cfg: n, port: port, backlog: backlog}, nil
+	return &Listener{cfg: intern(&n), port: port, backlog: backlog}, nil
 }
 
 // SetSYNHook installs a function that sees every SYN before a connection is
@@ -74,7 +74,7 @@ func (l *Listener) Input(now time.Time, id ConnID, seg *Segment) (c *Conn, reply
 			return nil, r, ok
 		}
 	}
-	c, err := newConnNormalized(now, &l.cfg, id, hooks)
+	c, err := newConnNormalized(now, l.cfg, id, hooks)
 	if err != nil {
 		// The configuration was validated by NewListener; only the
 		// congestion controller can fail here, and that equally
@@ -93,7 +93,7 @@ func (l *Listener) Input(now time.Time, id ConnID, seg *Segment) (c *Conn, reply
 	c.rcvAdv = c.rcvNxt + uint32(min(c.rcvBufSize, 65535)) // the window our SYN-ACK offers
 	c.negotiate(&seg.Options, l.cfg.DisableWindowScale, l.cfg.DisableTimestamps, l.cfg.DisableSACK)
 	if c.tsOK {
-		c.tsRecent, c.tsRecentAge = seg.Options.TSVal, now
+		c.tsRecent, c.tsRecentAge = seg.Options.TSVal, c.nowN
 	}
 	c.sndWnd = uint32(seg.Window) // unscaled in a SYN (RFC 7323 §2.2)
 	c.maxSndWnd = c.sndWnd

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"sync"
 	"time"
 
 	"github.com/gomptcp/mptcp/wire"
@@ -10,32 +11,57 @@ import (
 // transmit, if any. Call it until it returns false. The payload is written
 // into buf when it has room (cap(buf) >= the send MSS keeps the data path
 // free of allocations), so the segment is valid until buf is reused.
+// PollInto does the same without copying the segment out.
 func (c *Conn) Poll(now time.Time, buf []byte) (Segment, bool) {
+	seg := segPool.Get().(*Segment)
+	var out Segment
+	ok := c.PollInto(now, buf, seg)
+	if ok {
+		out = *seg
+	}
+	*seg = Segment{}
+	segPool.Put(seg)
+	return out, ok
+}
+
+// segPool holds the scratch segments of Poll: a segment is built in place
+// and handed to Hooks by pointer, so Poll's own would escape to the heap.
+var segPool = sync.Pool{New: func() any { return new(Segment) }}
+
+// PollInto is Poll writing the segment into *seg, which it overwrites
+// entirely, and reporting whether there was one; *seg is left alone when
+// there is none. The segment is built in place (Hooks.WriteOptions sees
+// seg itself), so a caller that keeps one Segment for all its connections
+// moves no segment-sized copies around.
+func (c *Conn) PollInto(nowT time.Time, buf []byte, seg *Segment) bool {
+	now := c.clock(nowT)
 	if c.state != StateClosed {
 		c.runTimers(now)
 	}
-	seg, ok := c.output(now, buf)
+	ok := c.output(now, buf, seg)
 	if c.state != StateClosed && c.state != StateTimeWait {
 		c.armTimers(now)
 	}
-	return seg, ok
+	return ok
 }
 
-func (c *Conn) output(now time.Time, buf []byte) (Segment, bool) {
+func (c *Conn) output(now int64, buf []byte, seg *Segment) bool {
 	if c.rstPending {
-		return c.buildRST(now), true
+		c.buildRST(now, seg)
+		return true
 	}
 	switch c.state {
 	case StateClosed:
-		return Segment{}, false
+		return false
 	case StateSynSent, StateSynReceived:
 		if c.synPending {
-			return c.buildSYN(now), true
+			c.buildSYN(now, seg)
+			return true
 		}
 	}
 	if c.state.canSendData() {
-		if seg, ok := c.outputData(now, buf); ok {
-			return seg, true
+		if c.outputData(now, buf, seg) {
+			return true
 		}
 	}
 	if c.probePending && c.state.synchronized() {
@@ -43,34 +69,31 @@ func (c *Conn) output(now time.Time, buf []byte) (Segment, bool) {
 		// Zero-window and keepalive probes carry no data and an old
 		// sequence number, which any TCP answers with an ACK showing
 		// its current window (RFC 9293 §3.8.4, §3.8.6.1).
-		seg := c.header(now, c.sndUna-1, FlagACK)
+		c.header(seg, now, c.sndUna-1, FlagACK)
 		c.finishSegment(seg, OutInfo{Kind: KindProbe})
-		return *seg, true
+		return true
 	}
 	if (c.ackNow || c.windowUpdated) && c.state != StateSynSent && c.state != StateSynReceived {
-		seg := c.header(now, c.sndNxt, FlagACK)
+		c.header(seg, now, c.sndNxt, FlagACK)
 		c.finishSegment(seg, OutInfo{Kind: KindACK})
-		return *seg, true
+		return true
 	}
-	return Segment{}, false
+	return false
 }
 
 // header builds a segment with the fields common to every non-SYN segment:
 // ports, SEQ, ACK, window and timestamps.
-func (c *Conn) header(now time.Time, seq uint32, flags Flags) *Segment {
-	// Segments are built in c.out, so that handing them to Hooks does
-	// not move a local to the heap; Poll returns a copy.
-	c.out = Segment{
+func (c *Conn) header(seg *Segment, now int64, seq uint32, flags Flags) {
+	*seg = Segment{
 		SrcPort: c.id.Local.Port(), DstPort: c.id.Remote.Port(),
 		Seq: seq, Flags: flags,
 	}
-	seg := &c.out
 	if flags&FlagACK != 0 {
 		seg.Ack = c.rcvNxt
 		seg.Window = c.advertise()
 		c.lastAckSent = c.rcvNxt
 		c.ackNow, c.windowUpdated = false, false
-		c.delackAt = time.Time{}
+		c.delackAt = 0
 		c.unackedBytes = 0
 	}
 	if c.tsOK {
@@ -78,7 +101,6 @@ func (c *Conn) header(now time.Time, seq uint32, flags Flags) *Segment {
 		seg.Options.TSVal = c.tsNow(now)
 		seg.Options.TSEcr = c.tsRecent
 	}
-	return seg
 }
 
 // finishSegment adds SACK blocks and hook options and counts the segment.
@@ -113,11 +135,10 @@ func (c *Conn) finishSegment(seg *Segment, info OutInfo) {
 	c.st.segsOut++
 }
 
-func (c *Conn) buildRST(now time.Time) Segment {
+func (c *Conn) buildRST(now int64, seg *Segment) {
 	c.rstPending = false
 	flags := FlagRST
-	c.out = Segment{SrcPort: c.id.Local.Port(), DstPort: c.id.Remote.Port(), Seq: c.rstSeq}
-	seg := &c.out
+	*seg = Segment{SrcPort: c.id.Local.Port(), DstPort: c.id.Remote.Port(), Seq: c.rstSeq}
 	if c.rstAck {
 		// A reset of our own connection also acknowledges what we
 		// received, as Linux does.
@@ -134,14 +155,12 @@ func (c *Conn) buildRST(now time.Time) Segment {
 	c.st.rstOut++
 	c.hooks.WriteOptions(seg, OutInfo{Kind: KindRST, ResetReason: c.rstReason}, MaxOptionSpace-OptionsLen(&seg.Options))
 	c.st.segsOut++
-	return *seg
 }
 
-func (c *Conn) buildSYN(now time.Time) Segment {
+func (c *Conn) buildSYN(now int64, seg *Segment) {
 	c.synPending = false
 	synAck := c.state == StateSynReceived
-	c.out = Segment{SrcPort: c.id.Local.Port(), DstPort: c.id.Remote.Port(), Seq: c.iss, Flags: FlagSYN}
-	seg := &c.out
+	*seg = Segment{SrcPort: c.id.Local.Port(), DstPort: c.id.Remote.Port(), Seq: c.iss, Flags: FlagSYN}
 	// The window of a SYN is never scaled (RFC 7323 §2.2).
 	wnd := min(c.rcvBufSize, 65535)
 	seg.Window = uint16(wnd)
@@ -159,21 +178,21 @@ func (c *Conn) buildSYN(now time.Time) Segment {
 	if c.synRetrans == 0 {
 		c.synXmit = now
 	}
-	c.rtoAt = now.Add(c.rto)
+	c.rtoAt = later(now, c.rto)
 	c.hooks.WriteOptions(seg, info, MaxOptionSpace-OptionsLen(&seg.Options))
 	c.st.segsOut++
-	return *seg
 }
 
 // outputData emits a retransmission, a tail loss probe or new data.
-func (c *Conn) outputData(now time.Time, buf []byte) (Segment, bool) {
+func (c *Conn) outputData(now int64, buf []byte, seg *Segment) bool {
 	if c.tlpRetransmit {
 		c.tlpRetransmit = false
 		rs := c.outstanding()
 		for i := len(rs) - 1; i >= 0; i-- {
 			if rs[i].needsRetransmit() {
 				c.tlp.endSeq = c.sndNxt
-				return c.retransmit(now, &rs[i], buf, true), true
+				c.retransmit(now, &rs[i], buf, true, seg)
+				return true
 			}
 		}
 	}
@@ -182,12 +201,13 @@ func (c *Conn) outputData(now time.Time, buf []byte) (Segment, bool) {
 		for i := range rs {
 			if rs[i].needsRetransmit() {
 				c.forceRetransmit = false
-				return c.retransmit(now, &rs[i], buf, false), true
+				c.retransmit(now, &rs[i], buf, false, seg)
+				return true
 			}
 		}
 	}
-	if seg, ok := c.newData(now, buf); ok {
-		return seg, true
+	if c.newData(now, buf, seg) {
+		return true
 	}
 	// RFC 6675 §5 NextSeg() rule 4, rescue retransmission: once per
 	// recovery, when nothing else can be sent, retransmit the last
@@ -198,27 +218,28 @@ func (c *Conn) outputData(now time.Time, buf []byte) (Segment, bool) {
 			if rs[i].flags&(recSacked|recRetrans|recLost) == 0 {
 				c.rescueDone = true
 				c.setFlags(&rs[i], recLost, 0)
-				return c.retransmit(now, &rs[i], buf, false), true
+				c.retransmit(now, &rs[i], buf, false, seg)
+				return true
 			}
 			if rs[i].flags&recSacked == 0 {
 				break
 			}
 		}
 	}
-	return Segment{}, false
+	return false
 }
 
 // retransmit sends record r again.
-func (c *Conn) retransmit(now time.Time, r *txRec, buf []byte, tlp bool) Segment {
+func (c *Conn) retransmit(now int64, r *txRec, buf []byte, tlp bool, seg *Segment) {
 	flags := FlagACK
 	if r.flags&recFIN != 0 {
 		flags |= FlagFIN
 	}
-	seg := c.header(now, r.seq, flags)
+	c.header(seg, now, r.seq, flags)
 	seg.Payload = payloadBuf(buf, int(r.n))
 	c.snd.read(r.seq, seg.Payload)
 	c.setFlags(r, recRetrans|recEverRetrans, 0)
-	r.xmit = now.UnixNano()
+	r.xmit = now
 	info := OutInfo{Kind: KindData, Retransmission: true, TLP: tlp}
 	c.chunkInfo(&info, r.seq, int(r.n))
 	if len(seg.Payload) > 0 {
@@ -230,10 +251,9 @@ func (c *Conn) retransmit(now time.Time, r *txRec, buf []byte, tlp bool) Segment
 	c.st.bytesSent += uint64(r.n)
 	c.st.lastDataSent = now
 	c.emit(Event{Kind: EventRetransmit, Seq: r.seq, Len: int(r.n)})
-	if c.rtoAt.IsZero() {
-		c.rtoAt = now.Add(c.rto)
+	if c.rtoAt == 0 {
+		c.rtoAt = later(now, c.rto)
 	}
-	return *seg
 }
 
 func (c *Conn) chunkInfo(info *OutInfo, seq uint32, n int) {
@@ -251,7 +271,7 @@ func (c *Conn) chunkInfo(info *OutInfo, seq uint32, n int) {
 // newData sends the next segment of unsent data, or the FIN, subject to
 // the peer's window, congestion control, sender silly-window avoidance and
 // Nagle's algorithm (RFC 9293 §3.7.4, §3.8.6.2.1).
-func (c *Conn) newData(now time.Time, buf []byte) (Segment, bool) {
+func (c *Conn) newData(now int64, buf []byte, seg *Segment) bool {
 	probe := c.tlpNewData
 	c.tlpNewData = false
 	seq := c.sndNxt
@@ -269,7 +289,7 @@ func (c *Conn) newData(now time.Time, buf []byte) (Segment, bool) {
 			size = min(size, int(limit-seq))
 		}
 		if size <= 0 {
-			return Segment{}, false
+			return false
 		}
 		inFlight := len(c.outstanding()) > 0
 		if size < mss {
@@ -277,32 +297,32 @@ func (c *Conn) newData(now time.Time, buf []byte) (Segment, bool) {
 			case size == winLeft && size < unsent && inFlight && 2*size < int(c.maxSndWnd) && !probe:
 				// Sender SWS avoidance: wait for the window to open
 				// further; an ACK will come for what is in flight.
-				return Segment{}, false
-			case size == unsent && inFlight && !c.cfg.NoDelay && !c.finQueued && !probe:
+				return false
+			case size == unsent && inFlight && !c.noDelay && !c.finQueued && !probe:
 				// Nagle: a small segment waits while data is
 				// unacknowledged.
-				return Segment{}, false
+				return false
 			}
 		}
 	} else if !c.finQueued || c.finSent {
-		return Segment{}, false
+		return false
 	}
 	if !probe && (c.sendAllowance() < max(size, 1) || len(c.outstanding()) >= c.maxSegsInFlight()) {
 		c.cwndUsed = true
-		return Segment{}, false
+		return false
 	}
 	flags := FlagACK
 	fin := c.finQueued && !c.finSent && seq+uint32(size) == c.snd.end()
 	if fin {
 		flags |= FlagFIN
 	}
-	seg := c.header(now, seq, flags)
+	c.header(seg, now, seq, flags)
 	if size > 0 {
 		seg.Flags |= FlagPSH
 		seg.Payload = payloadBuf(buf, size)
 		c.snd.read(seq, seg.Payload)
 	}
-	r := txRec{seq: seq, n: uint32(size), xmit: now.UnixNano()}
+	r := txRec{seq: seq, n: uint32(size), xmit: now}
 	if fin {
 		r.flags |= recFIN
 		c.finSent = true
@@ -322,11 +342,11 @@ func (c *Conn) newData(now time.Time, buf []byte) (Segment, bool) {
 	if probe {
 		c.tlp.endSeq = c.sndNxt
 	}
-	if c.rtoAt.IsZero() {
-		c.rtoAt = now.Add(c.rto)
+	if c.rtoAt == 0 {
+		c.rtoAt = later(now, c.rto)
 	}
 	c.armPTO(now)
-	return *seg, true
+	return true
 }
 
 // maxSegsInFlight bounds the number of outstanding segments to twice the

@@ -40,12 +40,12 @@ func rackSentAfter(t1 int64, seq1 uint32, t2 int64, seq2 uint32) bool {
 
 // rackOnDelivered updates RACK for a segment newly SACKed or cumulatively
 // acknowledged (RFC 8985 §6.2 steps 2 and 3).
-func (c *Conn) rackOnDelivered(now time.Time, r *txRec, o *wire.TCPOptions) {
+func (c *Conn) rackOnDelivered(now int64, r *txRec, o *wire.TCPOptions) {
 	if !c.rackEnabled() {
 		return
 	}
 	end := r.end()
-	rtt := now.Sub(time.Unix(0, r.xmit))
+	rtt := time.Duration(now - r.xmit)
 	// Step 2: skip an ambiguous sample from a retransmitted segment: the
 	// echoed timestamp predates the retransmission, or the RTT is below
 	// the minimum (the original was delivered).
@@ -53,7 +53,7 @@ func (c *Conn) rackOnDelivered(now time.Time, r *txRec, o *wire.TCPOptions) {
 		if c.minRTT > 0 && rtt < c.minRTT {
 			return
 		}
-		if c.tsOK && o.HasTimestamps && seqLT(o.TSEcr, c.tsNow(time.Unix(0, r.xmit))) {
+		if c.tsOK && o.HasTimestamps && seqLT(o.TSEcr, c.tsNow(r.xmit)) {
 			return
 		}
 	}
@@ -109,13 +109,12 @@ func (c *Conn) reoWnd() time.Duration {
 
 // rackDetectLoss marks segments lost by time (RFC 8985 §6.2 step 5) and
 // arms the reordering timer for those that may still arrive.
-func (c *Conn) rackDetectLoss(now time.Time) {
-	c.reoAt = time.Time{}
+func (c *Conn) rackDetectLoss(now int64) {
+	c.reoAt = 0
 	if c.rack.xmitTs == 0 {
 		return
 	}
 	reo := c.reoWnd()
-	nowNs := now.UnixNano()
 	var timeout time.Duration
 	rs := c.outstanding()
 	for i := range rs {
@@ -129,7 +128,7 @@ func (c *Conn) rackDetectLoss(now time.Time) {
 			}
 			continue
 		}
-		remaining := time.Duration(r.xmit-nowNs) + c.rack.rtt + reo
+		remaining := time.Duration(r.xmit-now) + c.rack.rtt + reo
 		if remaining <= 0 {
 			c.setFlags(r, recLost, recRetrans)
 			c.st.rackLost++
@@ -138,13 +137,13 @@ func (c *Conn) rackDetectLoss(now time.Time) {
 		}
 	}
 	if timeout > 0 {
-		c.reoAt = now.Add(timeout)
+		c.reoAt = later(now, timeout)
 	}
 }
 
 // onReorderTimeout is RACK_reorder_timer_expired (RFC 8985 §6.3).
-func (c *Conn) onReorderTimeout(now time.Time) {
-	c.reoAt = time.Time{}
+func (c *Conn) onReorderTimeout(now int64) {
+	c.reoAt = 0
 	c.rackDetectLoss(now)
 	if c.lostCount > 0 && c.recovery == recOpen {
 		c.enterFastRecovery(now, c.pipe)
@@ -153,8 +152,8 @@ func (c *Conn) onReorderTimeout(now time.Time) {
 
 // armPTO schedules a tail loss probe (RFC 8985 §7.2) after new data was
 // sent or an ACK advanced SND.UNA.
-func (c *Conn) armPTO(now time.Time) {
-	c.ptoAt = time.Time{}
+func (c *Conn) armPTO(now int64) {
+	c.ptoAt = 0
 	if !c.rackEnabled() || c.recovery != recOpen || c.tlp.active || len(c.outstanding()) == 0 || !c.state.canSendData() {
 		return
 	}
@@ -165,8 +164,8 @@ func (c *Conn) armPTO(now time.Time) {
 			pto += wcDelAckT
 		}
 	}
-	at := now.Add(pto)
-	if !c.rtoAt.IsZero() && at.After(c.rtoAt) {
+	at := later(now, pto)
+	if c.rtoAt != 0 && at > c.rtoAt {
 		at = c.rtoAt
 	}
 	c.ptoAt = at
@@ -175,8 +174,8 @@ func (c *Conn) armPTO(now time.Time) {
 // onPTO is TLP_send_probe (RFC 8985 §7.3): send one new segment if the
 // window allows, otherwise retransmit the last one. The probe itself is
 // built by Poll; here the choice is recorded.
-func (c *Conn) onPTO(now time.Time) {
-	c.ptoAt = time.Time{}
+func (c *Conn) onPTO(now int64) {
+	c.ptoAt = 0
 	rs := c.outstanding()
 	if len(rs) == 0 {
 		return
@@ -201,11 +200,11 @@ func (c *Conn) onPTO(now time.Time) {
 	c.st.tlps++
 	c.tlp.active = true
 	// The RTO is re-armed after the probe (RFC 8985 §7.3).
-	c.rtoAt = now.Add(c.rto)
+	c.rtoAt = later(now, c.rto)
 }
 
 // tlpOnAck is the TLP loss detection of RFC 8985 §7.4.
-func (c *Conn) tlpOnAck(now time.Time, ack uint32, dsack bool) {
+func (c *Conn) tlpOnAck(now int64, ack uint32, dsack bool) {
 	if !c.tlp.active {
 		return
 	}
@@ -219,8 +218,8 @@ func (c *Conn) tlpOnAck(now time.Time, ack uint32, dsack bool) {
 		if c.tlp.isRetrans {
 			// The probe repaired a loss: reduce the window once
 			// (RFC 8985 §7.4.2).
-			c.cc.OnCongestionEvent(cc.Loss{Now: now, InFlight: c.flightSize()})
-			c.cc.OnRecoveryExit(now)
+			c.cc.OnCongestionEvent(cc.Loss{Now: c.nowT, InFlight: c.flightSize()})
+			c.cc.OnRecoveryExit(c.nowT)
 			c.st.tlpRecoveries++
 		}
 	}

@@ -1,8 +1,6 @@
 package tcp
 
 import (
-	"time"
-
 	"github.com/gomptcp/mptcp/cc"
 )
 
@@ -19,14 +17,14 @@ func (c *Conn) flightSize() int { return int(c.sndNxt - c.sndUna) }
 
 // enterFastRecovery starts loss recovery (RFC 6675 §5 steps 4.1–4.3,
 // RFC 6582 §3.2 step 2).
-func (c *Conn) enterFastRecovery(now time.Time, priorInFlight int) {
+func (c *Conn) enterFastRecovery(now int64, priorInFlight int) {
 	c.recovery = recFast
 	c.recoveryPoint = c.sndNxt // RecoveryPoint = HighData; "recover" of RFC 6582
-	c.cc.OnCongestionEvent(cc.Loss{Now: now, InFlight: c.flightSize()})
+	c.cc.OnCongestionEvent(cc.Loss{Now: c.nowT, InFlight: c.flightSize()})
 	c.st.recoveries++
 	c.rescueDone = false
 	c.tlp.active = false
-	c.ptoAt = time.Time{}
+	c.ptoAt = 0
 	// The first unacknowledged segment is retransmitted at once,
 	// regardless of pipe (RFC 6675 §5 step 4.3, RFC 6582 step 2).
 	if rs := c.outstanding(); len(rs) > 0 && rs[0].flags&(recSacked|recLost) == 0 {
@@ -38,9 +36,9 @@ func (c *Conn) enterFastRecovery(now time.Time, priorInFlight int) {
 	}
 }
 
-func (c *Conn) exitRecovery(now time.Time) {
+func (c *Conn) exitRecovery(now int64) {
 	if c.recovery == recFast {
-		c.cc.OnRecoveryExit(now)
+		c.cc.OnRecoveryExit(c.nowT)
 		c.rack.onRecoveryExit()
 	}
 	c.recovery = recOpen
@@ -49,7 +47,7 @@ func (c *Conn) exitRecovery(now time.Time) {
 }
 
 // newRenoOnAck runs RFC 6582 for connections without SACK.
-func (c *Conn) newRenoOnAck(now time.Time, advanced, isDup bool, newlyAcked int) {
+func (c *Conn) newRenoOnAck(now int64, advanced, isDup bool, newlyAcked int) {
 	mss := c.effMSS()
 	switch c.recovery {
 	case recOpen:
@@ -93,8 +91,8 @@ func (c *Conn) sendAllowance() int {
 
 // onRTO handles an expired retransmission timer (RFC 6298 §5.4–§5.6,
 // RFC 5681 §3.1).
-func (c *Conn) onRTO(now time.Time) {
-	c.rtoAt = time.Time{}
+func (c *Conn) onRTO(now int64) {
+	c.rtoAt = 0
 	if c.state == StateSynSent || c.state == StateSynReceived {
 		c.synRetrans++
 		if c.synRetrans > c.cfg.SynRetries {
@@ -116,13 +114,13 @@ func (c *Conn) onRTO(now time.Time) {
 		return
 	}
 	c.backoffRTO()
-	c.cc.OnRTO(cc.Loss{Now: now, InFlight: c.flightSize(), Repeat: c.rtoCount > 1})
+	c.cc.OnRTO(cc.Loss{Now: c.nowT, InFlight: c.flightSize(), Repeat: c.rtoCount > 1})
 	c.markAllLost()
 	c.recovery = recLoss
 	c.recoveryPoint = c.sndNxt
 	c.dupAcks = 0
 	c.tlp.active = false
-	c.ptoAt, c.reoAt = time.Time{}, time.Time{}
+	c.ptoAt, c.reoAt = 0, 0
 	c.forceRetransmit = true
 	c.st.rtos++
 	c.emit(Event{Kind: EventRTO, Count: c.rtoCount})

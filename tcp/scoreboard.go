@@ -2,7 +2,6 @@ package tcp
 
 import (
 	"sync"
-	"time"
 
 	"github.com/gomptcp/mptcp/wire"
 )
@@ -13,7 +12,7 @@ import (
 type txRec struct {
 	seq   uint32
 	n     uint32 // payload bytes
-	xmit  int64  // time of the last transmission, Unix nanoseconds
+	xmit  int64  // time of the last transmission (the Conn's time)
 	flags recFlags
 }
 
@@ -166,7 +165,7 @@ func (c *Conn) findRec(seq uint32) int {
 // processSACK applies the SACK blocks of an ACK to the scoreboard
 // (RFC 2018, RFC 6675 §4 "Update()"). It returns the bytes newly SACKed and
 // whether the first block was a D-SACK (RFC 2883 §4).
-func (c *Conn) processSACK(now time.Time, o *wire.TCPOptions, ack uint32) (newly int, dsack bool) {
+func (c *Conn) processSACK(now int64, o *wire.TCPOptions, ack uint32) (newly int, dsack bool) {
 	n := min(o.NumSACKBlocks, wire.MaxSACKBlocks)
 	for i := range n {
 		b := o.SACKBlocks[i]

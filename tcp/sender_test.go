@@ -397,7 +397,7 @@ func TestZeroWindowProbe(t *testing.T) {
 	if len(segs) != 3 || segs[0].Seq != una+2000 {
 		t.Fatalf("after window update sent %d", len(segs))
 	}
-	if !c.persistAt.IsZero() {
+	if c.persistAt != 0 {
 		t.Fatal("persist timer still armed")
 	}
 }

@@ -1,6 +1,60 @@
 package tcp
 
-import "time"
+import (
+	"math"
+	"time"
+)
+
+// A Conn keeps its times (timer deadlines, when things happened) as int64
+// nanoseconds since c.base, a moment just before the connection was
+// made: comparing and adding int64s is much cheaper than doing the same
+// with time.Time, and 0 can stand for "not set" (a timer not armed).
+// Differences are taken with time.Time.Sub, so the monotonic clock
+// reading is used when the caller's times have one.
+
+// clock converts now, the time of a call into the Conn, to the Conn's
+// time and remembers it as the current time (nowT, nowN). Times before
+// the connection was made become 1.
+func (c *Conn) clock(now time.Time) int64 {
+	if now == c.nowT && c.nowN != 0 {
+		return c.nowN
+	}
+	var d int64
+	if ds := now.Unix() - c.base.Unix(); ds > -1<<32 && ds < 1<<32 && now == now.Round(0) {
+		// No monotonic reading: now.Sub(c.base) would take the
+		// difference of the wall clocks too, several times slower.
+		d = ds*int64(time.Second) + int64(now.Nanosecond()-c.base.Nanosecond())
+	} else {
+		d = int64(now.Sub(c.base))
+	}
+	t := max(d, 1)
+	c.nowT, c.nowN = now, t
+	return t
+}
+
+// timeAt converts a time of the Conn back to a time.Time (the zero Time
+// for 0).
+func (c *Conn) timeAt(t int64) time.Time {
+	switch t {
+	case 0:
+		return time.Time{}
+	case c.nowN:
+		return c.nowT
+	}
+	return c.base.Add(time.Duration(t))
+}
+
+// later returns t+d, saturating: a timer armed far enough in the future
+// never fires rather than wrapping around.
+func later(t int64, d time.Duration) int64 {
+	if d > 0 && t > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return max(t+int64(d), 1)
+}
+
+// due reports whether timer t is armed and expired at now.
+func due(t, now int64) bool { return t != 0 && t <= now }
 
 // rttSample feeds a round-trip time measurement to the RFC 6298 §2
 // estimator and recomputes the RTO (undoing any backoff: Karn's algorithm
@@ -59,20 +113,25 @@ func (c *Conn) backoffRTO() {
 // Input and the application calls (Write, Read, Close, …) can make output
 // ready at once: call Poll after them.
 func (c *Conn) NextDeadline() time.Time {
-	var d time.Time
-	for _, t := range [...]time.Time{c.rtoAt, c.reoAt, c.ptoAt, c.delackAt, c.persistAt, c.keepAt, c.twAt} {
-		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
-			d = t
-		}
-	}
-	return d
+	return c.timeAt(c.nextDeadline())
+}
+
+// nextDeadline is NextDeadline in the Conn's time, 0 for none.
+func (c *Conn) nextDeadline() int64 {
+	// Times are positive, so t-1 taken as unsigned puts an unarmed timer
+	// (0) last, and the minimum needs no branches.
+	d := min(uint64(c.rtoAt-1), uint64(c.reoAt-1), uint64(c.ptoAt-1), uint64(c.delackAt-1),
+		uint64(c.persistAt-1), uint64(c.keepAt-1), uint64(c.twAt-1))
+	return int64(d + 1)
 }
 
 // runTimers fires every timer that expired at now.
-func (c *Conn) runTimers(now time.Time) {
-	due := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
-	if due(c.twAt) {
-		c.twAt = time.Time{}
+func (c *Conn) runTimers(now int64) {
+	if d := c.nextDeadline(); d == 0 || d > now {
+		return // the common case: nothing is due
+	}
+	if due(c.twAt, now) {
+		c.twAt = 0
 		switch c.state {
 		case StateTimeWait:
 			c.finish(nil)
@@ -84,70 +143,70 @@ func (c *Conn) runTimers(now time.Time) {
 			return
 		}
 	}
-	if due(c.ptoAt) {
+	if due(c.ptoAt, now) {
 		// A PTO capped at the RTO expiry is still a probe (RFC 8985
 		// §7.2); onPTO re-arms the RTO.
 		c.onPTO(now)
 	}
-	if due(c.rtoAt) {
+	if due(c.rtoAt, now) {
 		c.onRTO(now)
 		if c.state == StateClosed {
 			return
 		}
 	}
-	if due(c.reoAt) {
+	if due(c.reoAt, now) {
 		c.onReorderTimeout(now)
 	}
-	if due(c.delackAt) {
-		c.delackAt = time.Time{}
+	if due(c.delackAt, now) {
+		c.delackAt = 0
 		c.ackNow = true
 	}
-	if due(c.persistAt) {
-		c.persistAt = time.Time{}
+	if due(c.persistAt, now) {
+		c.persistAt = 0
 		if c.sndWnd == 0 && len(c.outstanding()) == 0 && c.snd.end() != c.sndNxt {
 			c.probePending = true
 			c.st.windowProbes++
 			c.persistBackoff++
 		}
 	}
-	if due(c.keepAt) {
-		c.keepAt = time.Time{}
+	if due(c.keepAt, now) {
+		c.keepAt = 0
 		c.onKeepalive(now)
 	}
 }
 
 // armTimers re-arms the timers that depend on what is outstanding, after
 // output: RTO (RFC 6298 §5.1), persist (RFC 9293 §3.8.6.1), keepalive.
-func (c *Conn) armTimers(now time.Time) {
+func (c *Conn) armTimers(now int64) {
 	if len(c.outstanding()) > 0 {
-		if c.rtoAt.IsZero() {
-			c.rtoAt = now.Add(c.rto)
+		if c.rtoAt == 0 {
+			c.rtoAt = later(now, c.rto)
 		}
 	} else if c.state.synchronized() {
-		c.rtoAt = time.Time{}
+		c.rtoAt = 0
 	}
 	// Persist: data waits, the peer's window is closed and nothing is in
 	// flight to elicit the ACK that would open it.
 	if c.state.canSendData() && c.sndWnd == 0 && len(c.outstanding()) == 0 && c.snd.end() != c.sndNxt {
-		if c.persistAt.IsZero() {
-			c.persistAt = now.Add(c.persistInterval())
+		if c.persistAt == 0 {
+			c.persistAt = later(now, c.persistInterval())
 		}
 	} else {
-		c.persistAt = time.Time{}
+		c.persistAt = 0
 	}
-	if c.state == StateFinWait2 && c.readClosed && c.twAt.IsZero() {
-		c.twAt = now.Add(c.cfg.FinWait2Timeout)
+	if c.state == StateFinWait2 && c.readClosed && c.twAt == 0 {
+		c.twAt = later(now, c.cfg.FinWait2Timeout)
 	}
-	if c.cfg.Keepalive && (c.state == StateEstablished || c.state == StateCloseWait) {
-		if c.keepAt.IsZero() {
+	if c.keepalive && (c.state == StateEstablished || c.state == StateCloseWait) {
+		if c.keepAt == 0 {
 			if c.keepProbes > 0 {
-				c.keepAt = now.Add(c.cfg.KeepaliveInterval)
+				c.keepAt = later(now, c.cfg.KeepaliveInterval)
 			} else {
-				c.keepAt = c.lastRecv.Add(c.cfg.KeepaliveIdle)
+				c.keepAt = later(c.lastRecv, c.cfg.KeepaliveIdle)
 			}
 		}
 	} else {
-		c.keepAt = time.Time{}
+		c.keepAt = 0
 	}
 }
 
@@ -171,18 +230,18 @@ func (c *Conn) computeRTONoBackoff() time.Duration {
 
 // onKeepalive sends a keepalive probe, or gives up (RFC 9293 §3.8.4,
 // RFC 1122 §4.2.3.6).
-func (c *Conn) onKeepalive(now time.Time) {
-	if !c.cfg.Keepalive || (c.state != StateEstablished && c.state != StateCloseWait) {
+func (c *Conn) onKeepalive(now int64) {
+	if !c.keepalive || (c.state != StateEstablished && c.state != StateCloseWait) {
 		return
 	}
-	idle := now.Sub(c.lastRecv)
+	idle := time.Duration(now - c.lastRecv)
 	if c.keepProbes == 0 && idle < c.cfg.KeepaliveIdle {
-		c.keepAt = c.lastRecv.Add(c.cfg.KeepaliveIdle)
+		c.keepAt = later(c.lastRecv, c.cfg.KeepaliveIdle)
 		return
 	}
 	if len(c.outstanding()) > 0 || c.snd.end() != c.sndNxt {
 		// Data is pending: the retransmission timer watches the peer.
-		c.keepAt = now.Add(c.cfg.KeepaliveInterval)
+		c.keepAt = later(now, c.cfg.KeepaliveInterval)
 		return
 	}
 	if c.keepProbes >= c.cfg.KeepaliveCount {
@@ -192,5 +251,5 @@ func (c *Conn) onKeepalive(now time.Time) {
 	c.keepProbes++
 	c.st.keepaliveProbes++
 	c.probePending = true
-	c.keepAt = now.Add(c.cfg.KeepaliveInterval)
+	c.keepAt = later(now, c.cfg.KeepaliveInterval)
 }

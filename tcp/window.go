@@ -6,9 +6,9 @@ import "time"
 // as Linux's tcp_rcv_space_adjust).
 type autoTune struct {
 	copied   int           // bytes the application read in the current period
-	start    time.Time     // period start
+	start    int64         // period start
 	seq      uint32        // RCV.NXT at the start of a window-based RTT measurement
-	markAt   time.Time     // when that measurement started
+	markAt   int64         // when that measurement started
 	rcvRTT   time.Duration // receiver-side RTT estimate
 	measured bool
 }
@@ -58,7 +58,7 @@ func (c *Conn) maybeWindowUpdate() {
 
 // autoTune grows the receive buffer toward twice the bytes the application
 // consumed per receiver RTT, up to MaxRecvBufferSize.
-func (c *Conn) autoTune(now time.Time) {
+func (c *Conn) autoTune(now int64) {
 	if c.cfg.DisableAutoTune || !c.state.canRecvData() {
 		return
 	}
@@ -69,7 +69,7 @@ func (c *Conn) autoTune(now time.Time) {
 	if rtt == 0 {
 		return
 	}
-	if now.Sub(c.tune.start) < rtt {
+	if c.tune.start != 0 && time.Duration(now-c.tune.start) < rtt {
 		return
 	}
 	if target := min(2*c.tune.copied, c.cfg.MaxRecvBufferSize); target > c.rcvBufSize {
@@ -83,11 +83,11 @@ func (c *Conn) autoTune(now time.Time) {
 // rcvRTTSample updates the receiver-side RTT (Linux's tcp_rcv_rtt_*): from
 // the echoed timestamp when timestamps are on, otherwise from the time one
 // advertised window of data takes to arrive.
-func (c *Conn) rcvRTTSample(now time.Time, seg *Segment) {
+func (c *Conn) rcvRTTSample(now int64, seg *Segment) {
 	var s time.Duration
 	if c.tsOK && seg.Options.TSEcr != 0 {
 		if t, ok := c.tsTime(seg.Options.TSEcr, now); ok {
-			s = now.Sub(t)
+			s = time.Duration(now - t)
 		}
 	} else {
 		if !c.tune.measured {
@@ -97,7 +97,7 @@ func (c *Conn) rcvRTTSample(now time.Time, seg *Segment) {
 		if seqLT(c.rcvNxt, c.tune.seq) {
 			return
 		}
-		s = now.Sub(c.tune.markAt)
+		s = time.Duration(now - c.tune.markAt)
 		c.tune.seq, c.tune.markAt = c.rcvNxt+c.rcvWnd(), now
 	}
 	if s <= 0 {

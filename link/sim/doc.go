@@ -18,7 +18,15 @@
 // packet addressed to any of its addresses, whichever interface it arrives
 // on. Before delivery it drops malformed packets and packets whose IPv4
 // header, TCP or UDP checksum does not verify (so corruption is caught as
-// on a real host). It never forwards.
+// on a real host), and its interfaces tell the Node so
+// (Interface.ChecksumsVerified). It never forwards.
+//
+// Interfaces offer transmit checksum offload: SendOffload computes a TCP
+// packet's checksum as it enters the link. Each checksum is then computed
+// once: a link direction vouches for the checksums of the packets it
+// delivers while all it carries had their checksums computed by the
+// simulator and nothing on it can change a byte (no middleware, no
+// corruption), and the receiving host does not verify them again.
 //
 // A Router forwards by longest prefix match over static routes; connected
 // prefixes of its interfaces are routed automatically. It drops IPv4
@@ -48,6 +56,9 @@
 // processed by its link at once, but arrives at the far end in an event of
 // its own, never inside the sender's call. The Network also implements
 // clock.Clock on virtual time.
+//
+// NextEventTime tells when the next event is due, so that a driver that
+// keeps virtual time in step with a clock can sleep until then.
 //
 // The Network is not safe for concurrent use: build it, then drive it with
 // Run, RunUntil, RunFor or Step from one goroutine.

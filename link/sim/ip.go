@@ -59,7 +59,7 @@ func verify(pkt []byte) verdict {
 		if ip.Check() != nil {
 			return verdictMalformed
 		}
-		if !ip.ChecksumValid() {
+		if !ipv4HeaderValid(ip) {
 			return verdictBadChecksum
 		}
 		if ip.MoreFragments() || ip.FragmentOffset() != 0 {
@@ -105,6 +105,63 @@ func verify(pkt []byte) verdict {
 		}
 	}
 	return verdictOK
+}
+
+// ipv4HeaderValid reports whether the header checksum of ip, which passed
+// Check, verifies (RFC 791 §3.1). The common 20-byte header is summed as
+// five 32-bit words, the same sum modulo 0xffff as its 16-bit words.
+func ipv4HeaderValid(ip wire.IPv4) bool {
+	if ip.HeaderLen() != wire.IPv4MinHeaderLen {
+		return ip.ChecksumValid()
+	}
+	h := ip[:wire.IPv4MinHeaderLen]
+	sum := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
+		uint64(binary.BigEndian.Uint32(h[8:12])) + uint64(binary.BigEndian.Uint32(h[12:16])) +
+		uint64(binary.BigEndian.Uint32(h[16:20]))
+	return wire.ChecksumFold(sum) == 0
+}
+
+// fillTCPChecksum computes the TCP checksum of an IP packet and writes it
+// into the packet (transmit checksum offload). It reports whether it did:
+// only for a well-formed, unfragmented TCP packet whose IPv4 header
+// checksum verifies and which has no IPv6 Routing header with segments
+// left (whose pseudo-header would need the final destination). What it
+// fills, verify accepts.
+func fillTCPChecksum(pkt []byte) bool {
+	if len(pkt) == 0 {
+		return false
+	}
+	var (
+		l4       []byte
+		src, dst netip.Addr
+	)
+	switch pkt[0] >> 4 {
+	case 4:
+		ip := wire.IPv4(pkt)
+		if ip.Check() != nil || !ipv4HeaderValid(ip) || ip.MoreFragments() || ip.FragmentOffset() != 0 ||
+			ip.Protocol() != wire.IPProtocolTCP {
+			return false
+		}
+		l4, src, dst = ip.Payload(), ip.Src(), ip.Dst()
+	case 6:
+		ip := wire.IPv6(pkt)
+		if ip.Check() != nil {
+			return false
+		}
+		u, err := ip.UpperLayer()
+		if err != nil || u.IsFragment() || u.RoutingSegmentsLeft != 0 || u.Protocol != wire.IPProtocolTCP {
+			return false
+		}
+		l4, src, dst = u.Payload, ip.Src(), ip.Dst()
+	default:
+		return false
+	}
+	t := wire.TCP(l4)
+	if t.Check() != nil {
+		return false
+	}
+	t.SetChecksum(src, dst)
+	return true
 }
 
 // decrementHopLimit decrements the IPv4 TTL or IPv6 hop limit of a packet

@@ -32,15 +32,40 @@ func TestDecrementHopLimit(t *testing.T) {
 	}
 }
 
-// FuzzPacket feeds arbitrary bytes to the checks a host and a router make.
-// None may panic; a router's decrement keeps a valid IPv4 header checksum
-// valid; a packet the host accepts is one wire accepts.
+// FuzzPacket feeds arbitrary bytes to the checks a host and a router make
+// and to transmit checksum offload. None may panic; a router's decrement
+// keeps a valid IPv4 header checksum valid; a packet the host accepts is
+// one wire accepts; the 20-byte IPv4 header check agrees with wire's; what
+// offload fills, differing at most in the TCP checksum field, the host
+// accepts, and what it does not fill it leaves alone.
 func FuzzPacket(f *testing.F) {
 	f.Add(pkttest.UDP(netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:2"), []byte("x")))
 	f.Add(pkttest.TCP(pkttest.TCPSpec{Src: netip.MustParseAddrPort("[2001:db8::1]:1"), Dst: netip.MustParseAddrPort("[2001:db8::2]:2"), SYN: true}))
 	f.Add([]byte{0x45, 0, 0, 20})
 	f.Add([]byte{0x60})
 	f.Fuzz(func(t *testing.T, pkt []byte) {
+		if len(pkt) > 0 && pkt[0]>>4 == 4 && wire.IPv4(pkt).Check() == nil {
+			if ip := wire.IPv4(pkt); ipv4HeaderValid(ip) != ip.ChecksumValid() {
+				t.Fatalf("ipv4HeaderValid %v, wire %v", ipv4HeaderValid(ip), ip.ChecksumValid())
+			}
+		}
+		filled := append([]byte(nil), pkt...)
+		if fillTCPChecksum(filled) {
+			if verify(filled) != verdictOK {
+				t.Fatalf("offload filled a packet the host rejects: %v", verify(filled))
+			}
+			diff := 0
+			for i := range pkt {
+				if pkt[i] != filled[i] {
+					diff++
+				}
+			}
+			if diff > 2 {
+				t.Fatalf("offload changed %d bytes", diff)
+			}
+		} else if string(filled) != string(pkt) {
+			t.Fatal("offload changed a packet it did not fill")
+		}
 		v := verify(pkt)
 		dst, ok := ipDst(pkt)
 		if v != verdictMalformed && !ok {

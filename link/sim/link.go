@@ -115,6 +115,15 @@ type Dir struct {
 	timer    event
 	busy     bool     // Poll in progress
 	backlog  [][]byte // packets that entered during Poll
+
+	// Checksums are verified once. The direction vouches for the
+	// checksums of the packets it delivers, and the receiving host skips
+	// verifying them, while every packet that entered since it was last
+	// empty had its checksums computed by the simulator (SendOffload)
+	// and nothing could have changed a byte on the way.
+	unknown   int  // packets that entered, since the direction was last empty, with checksums not known to be right
+	mayChange bool // middleware, or corruption configured since the direction was last empty
+	corrupt   bool // the configuration corrupts packets
 }
 
 func newDir(l *Link, from, to *Interface, cfg impair.Config, dir uint64) (*Dir, error) {
@@ -126,7 +135,8 @@ func newDir(l *Link, from, to *Interface, cfg impair.Config, dir uint64) (*Dir, 
 	if err != nil {
 		return nil, err
 	}
-	d := &Dir{net: l.net, link: l, from: from, to: to, imp: imp, mtu: cfg.MTU}
+	d := &Dir{net: l.net, link: l, from: from, to: to, imp: imp, mtu: cfg.MTU, corrupt: cfg.Corrupt > 0}
+	d.mayChange = d.corrupt
 	d.timer.index = -1
 	d.timer.fire = d.fire
 	d.rebuild()
@@ -175,6 +185,8 @@ func (d *Dir) Configure(cfg impair.Config) error {
 		return err
 	}
 	d.mtu = cfg.MTU
+	d.corrupt = cfg.Corrupt > 0
+	d.mayChange = d.mayChange || d.corrupt
 	d.reschedule()
 	return nil
 }
@@ -194,23 +206,45 @@ func (d *Dir) AddEgress(m link.Middleware) {
 }
 
 func (d *Dir) rebuild() {
-	stages := slices.Concat(d.ingress, []link.Middleware{d.imp}, d.egress)
-	d.chain = link.Chain(stages...)
+	d.mayChange = d.mayChange || len(d.ingress) > 0 || len(d.egress) > 0
+	if len(d.ingress) == 0 && len(d.egress) == 0 {
+		d.chain = d.imp // a chain of one stage adds only indirection
+	} else {
+		d.chain = link.Chain(slices.Concat(d.ingress, []link.Middleware{d.imp}, d.egress)...)
+	}
 	d.reschedule()
 }
 
-// input feeds a packet into the direction at the current time.
-func (d *Dir) input(pkt []byte) {
+// input feeds a packet into the direction at the current time; known
+// says its checksums are known to be right.
+func (d *Dir) input(pkt []byte, known bool) {
+	if !known {
+		d.unknown++
+	}
 	if d.busy {
 		d.backlog = append(d.backlog, append([]byte(nil), pkt...))
 		return
 	}
+	// A packet that joins a non-empty queue of the impairer (no
+	// middleware around it) changes nothing about when the direction
+	// next has something to do: the packet at the head of the FIFO
+	// finishes its transmission when it would have, and the packets
+	// propagating arrive when they would have. While that event is still
+	// ahead, reading the deadline again can be skipped.
+	joins := d.chain == link.Middleware(d.imp) && d.timer.index >= 0 && d.timer.at > d.net.now &&
+		d.imp.Stats().QueuePackets > 0
 	d.chain.Process(d.net.Now(), pkt, d)
-	d.reschedule()
+	if !joins {
+		d.reschedule()
+	}
 }
 
 // Emit delivers a packet that left the direction to the far interface.
-func (d *Dir) Emit(pkt []byte) { d.to.receive(pkt) }
+func (d *Dir) Emit(pkt []byte) { d.to.receive(pkt, d.vouches()) }
+
+// vouches reports whether the checksums of every packet the direction
+// delivers now are known to be right: see Dir.unknown.
+func (d *Dir) vouches() bool { return d.unknown == 0 && !d.mayChange }
 
 func (d *Dir) fire() {
 	d.busy = true
@@ -229,6 +263,9 @@ func (d *Dir) fire() {
 func (d *Dir) reschedule() {
 	dl := d.chain.Deadline()
 	if dl.IsZero() {
+		// Empty: whatever entered before has left.
+		d.unknown = 0
+		d.mayChange = d.corrupt || len(d.ingress) > 0 || len(d.egress) > 0
 		d.net.cancel(&d.timer)
 		return
 	}

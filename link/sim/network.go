@@ -20,7 +20,11 @@ type Config struct {
 type Network struct {
 	seed  uint64
 	start time.Time
-	now   int64 // nanoseconds since start
+	now   int64     // nanoseconds since start
+	nowT  time.Time // start + now, kept in step by setNow
+
+	startSec  int64 // start as Unix seconds and nanoseconds, for offset
+	startNsec int
 
 	events  eventHeap
 	seq     uint64
@@ -39,13 +43,21 @@ func New(cfg Config) *Network {
 	if start.IsZero() {
 		start = clock.Epoch
 	}
-	return &Network{seed: cfg.Seed, start: start}
+	return &Network{seed: cfg.Seed, start: start, nowT: start, startSec: start.Unix(), startNsec: start.Nanosecond()}
 }
 
 var _ clock.Clock = (*Network)(nil)
 
 // Now returns the current virtual time.
-func (n *Network) Now() time.Time { return n.start.Add(time.Duration(n.now)) }
+func (n *Network) Now() time.Time { return n.nowT }
+
+// setNow moves the clock to t nanoseconds since the start.
+func (n *Network) setNow(t int64) {
+	if t != n.now {
+		n.now = t
+		n.nowT = n.start.Add(time.Duration(t))
+	}
+}
 
 // Start returns the virtual time at which the simulation started.
 func (n *Network) Start() time.Time { return n.start }
@@ -58,6 +70,24 @@ func (n *Network) Events() uint64 { return n.count }
 
 // Pending reports how many events are scheduled.
 func (n *Network) Pending() int { return len(n.events) }
+
+// NextEventTime returns the virtual time of the earliest pending event
+// (a packet reaching the end of a link's queue or its far end, a Node's
+// timer, a callback of At or AfterFunc) and true, or the zero Time and
+// false when nothing is pending. It first reads every Node's Deadline,
+// as a run does, so that work given to a Node since the last run counts.
+// A driver that keeps virtual time in step with a clock (stack/socket's
+// SimLoop) sleeps until then and runs the simulation up to that time, so
+// every event happens at its exact virtual time. Like Run, it must not be
+// called from inside the simulation: that panics.
+func (n *Network) NextEventTime() (time.Time, bool) {
+	n.enter()
+	defer n.leave()
+	if len(n.events) == 0 {
+		return time.Time{}, false
+	}
+	return n.start.Add(time.Duration(n.events[0].at)), true
+}
 
 // Hosts returns the hosts in the order they were added.
 func (n *Network) Hosts() []*Host { return n.hosts }
@@ -112,7 +142,7 @@ func (n *Network) RunUntil(t time.Time) {
 		n.step()
 	}
 	if end > n.now {
-		n.now = end
+		n.setNow(end)
 	}
 }
 
@@ -134,7 +164,7 @@ func (n *Network) Step() bool {
 // been given work before the run.
 func (n *Network) enter() {
 	if n.running {
-		panic("sim: Run, RunUntil, RunFor or Step called from inside the simulation")
+		panic("sim: Run, RunUntil, RunFor, Step or NextEventTime called from inside the simulation")
 	}
 	n.running = true
 	n.refreshAll()
@@ -146,8 +176,10 @@ func (n *Network) leave() { n.running = false }
 // if it reschedules itself (the common case for links and hosts), one
 // sift moves it; otherwise it is removed afterwards.
 func (n *Network) step() {
-	e := n.events[0]
-	n.now = max(n.now, e.at)
+	e := n.events[0].e
+	if e.at > n.now {
+		n.setNow(e.at)
+	}
 	n.count++
 	seq := e.seq
 	n.firing = e
@@ -166,6 +198,13 @@ func (n *Network) pendingAt(e *event, at int64) bool {
 
 // offset converts t to nanoseconds since the start, saturating.
 func (n *Network) offset(t time.Time) int64 {
+	// Times within a few centuries of the start (all of them in
+	// practice) without a monotonic clock reading take the short way;
+	// t.Sub, which handles the rest, is several times slower when
+	// neither time has a monotonic reading.
+	if ds := t.Unix() - n.startSec; ds > -1<<32 && ds < 1<<32 && t == t.Round(0) {
+		return ds*int64(time.Second) + int64(t.Nanosecond()-n.startNsec)
+	}
 	d := t.Sub(n.start)
 	if d == math.MinInt64 {
 		return math.MinInt64 + 1
@@ -235,36 +274,38 @@ type event struct {
 	fire  func()
 }
 
-// eventHeap is a min-heap of events by (at, seq).
-type eventHeap []*event
+// eventHeap is a min-heap of events by (at, seq), 4-ary, with the keys
+// stored in the heap itself: sifting compares neighbouring entries of one
+// array rather than chasing a pointer per comparison, and a 4-ary heap is
+// half as deep. (at, seq) is unique, so the order events run in does not
+// depend on the heap's shape.
+type eventHeap []heapEntry
 
-func (h eventHeap) less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
-	}
-	return h[i].seq < h[j].seq
+type heapEntry struct {
+	at  int64
+	seq uint64
+	e   *event
 }
 
-func (h eventHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+func (a *heapEntry) less(b *heapEntry) bool {
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
 }
 
 func (h *eventHeap) push(e *event) {
-	e.index = len(*h)
-	*h = append(*h, e)
+	*h = append(*h, heapEntry{e.at, e.seq, e})
+	e.index = len(*h) - 1
 	h.up(e.index)
 }
 
 func (h *eventHeap) remove(i int) {
 	s := *h
 	n := len(s) - 1
-	e := s[i]
+	e := s[i].e
 	if i != n {
-		s.swap(i, n)
+		s[i] = s[n]
+		s[i].e.index = i
 	}
-	s[n] = nil
+	s[n] = heapEntry{}
 	*h = s[:n]
 	if i != n {
 		h.fix(i)
@@ -272,39 +313,54 @@ func (h *eventHeap) remove(i int) {
 	e.index = -1
 }
 
+// fix restores the order after the key of the entry at i changed; it
+// takes the new key from the event.
 func (h *eventHeap) fix(i int) {
+	s := *h
+	s[i].at, s[i].seq = s[i].e.at, s[i].e.seq
 	if !h.down(i) {
 		h.up(i)
 	}
 }
 
 func (h eventHeap) up(i int) {
+	x := h[i]
 	for i > 0 {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			return
+		p := (i - 1) / 4
+		if !x.less(&h[p]) {
+			break
 		}
-		h.swap(i, p)
+		h[i] = h[p]
+		h[i].e.index = i
 		i = p
 	}
+	h[i] = x
+	x.e.index = i
 }
 
 func (h eventHeap) down(i int) bool {
 	start := i
+	x := h[i]
+	n := len(h)
 	for {
-		l := 2*i + 1
-		if l >= len(h) {
+		c := 4*i + 1
+		if c >= n {
 			break
 		}
-		m := l
-		if r := l + 1; r < len(h) && h.less(r, l) {
-			m = r
+		m := c
+		for k := c + 1; k < min(c+4, n); k++ {
+			if h[k].less(&h[m]) {
+				m = k
+			}
 		}
-		if !h.less(m, i) {
+		if !h[m].less(&x) {
 			break
 		}
-		h.swap(i, m)
+		h[i] = h[m]
+		h[i].e.index = i
 		i = m
 	}
+	h[i] = x
+	x.e.index = i
 	return i > start
 }

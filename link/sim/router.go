@@ -148,5 +148,5 @@ func (r *Router) forward(in *Interface, pkt []byte) {
 		return
 	}
 	r.stats.Forwarded++
-	out.out.input(pkt)
+	out.out.input(pkt, false)
 }

@@ -57,9 +57,9 @@
 // network of Hosts runs in fake time, deterministically and as fast as the
 // CPU allows; SimLoop does no real I/O, so it never blocks a bubble.
 //
-// SimLoop cannot see when the simulator's next event is due, only the
-// Nodes' deadlines; while packets are in flight on links (or callbacks are
-// scheduled on the Network) it runs the simulation in steps of
-// SimConfig.Tick, so an application sees packets at most a tick late,
-// while the simulated protocol itself runs on exact virtual times.
+// Between runs SimLoop sleeps until the simulator's next event is due
+// (sim.Network's NextEventTime: a packet leaving a link's queue or
+// reaching its far end, a Node's timer, a callback), then runs the
+// simulation up to the virtual time that corresponds to the clock, so an
+// application sees every packet at its exact virtual time.
 package socket

@@ -20,9 +20,13 @@ type SimConfig struct {
 	// Clock is the time virtual time follows (default clock.Real, which
 	// is the fake clock inside a testing/synctest bubble).
 	Clock clock.Clock
-	// Tick is the step in which the simulation advances while the loop
-	// cannot tell when its next event is due (packets in flight,
-	// callbacks scheduled on the Network). Default DefaultTick.
+	// Tick is how long the loop waits before it runs the simulation
+	// again when a Node keeps a deadline that has already passed (a
+	// Node that does not clear its deadline after Timer), instead of
+	// spinning. It does not bound how late anything happens: the loop
+	// sleeps until the simulation's next event (sim.Network's
+	// NextEventTime) and runs it at its exact virtual time. Default
+	// DefaultTick.
 	Tick time.Duration
 }
 
@@ -171,34 +175,26 @@ func (l *SimLoop) runCalls() {
 	l.net.RunUntil(l.net.Now())
 }
 
-// nextEvent returns when the simulation must run next, after now: the
-// earliest Node deadline when that accounts for every pending event (each
-// Host with a deadline has exactly one), else at most a tick away; or the
-// zero time when nothing is pending.
+// nextEvent returns when the simulation must run next, after now, which
+// it has run up to: the time of its next event; or the zero time when
+// nothing is pending.
 func (l *SimLoop) nextEvent(now time.Time) time.Time {
-	var next time.Time
-	timers := 0
+	next, ok := l.net.NextEventTime()
+	if !ok {
+		return time.Time{}
+	}
 	for _, h := range l.net.Hosts() {
-		nd := h.Node()
-		if nd == nil {
-			continue
-		}
-		if d := nd.Deadline(); !d.IsZero() {
-			timers++
-			if next.IsZero() || d.Before(next) {
-				next = d
+		if nd := h.Node(); nd != nil {
+			if d := nd.Deadline(); !d.IsZero() && !d.After(now) {
+				// A deadline RunUntil(now) did not clear: the
+				// simulator moved it on by a nanosecond; come back a
+				// tick later rather than spin.
+				return now.Add(l.tick)
 			}
 		}
 	}
-	if l.net.Pending() > timers {
-		if t := now.Add(l.tick); next.IsZero() || t.Before(next) {
-			next = t
-		}
-	}
-	if !next.IsZero() && !next.After(now) {
-		// A deadline RunUntil(now) did not clear: the simulator moved
-		// it on; come back a tick later rather than spin.
-		next = now.Add(l.tick)
+	if !next.After(now) {
+		next = now.Add(time.Nanosecond) // cannot happen after RunUntil(now); never wait for nothing
 	}
 	return next
 }

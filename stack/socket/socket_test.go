@@ -36,10 +36,6 @@ type simNet struct {
 }
 
 func newSimNet(tb testing.TB, lc impair.Config, tcfg tcp.Config) *simNet {
-	return newSimNetTick(tb, lc, tcfg, 0)
-}
-
-func newSimNetTick(tb testing.TB, lc impair.Config, tcfg tcp.Config, tick time.Duration) *simNet {
 	tb.Helper()
 	n := sim.New(sim.Config{Seed: 1})
 	mk := func(name string, seed byte, p netip.Prefix) (*stack.Stack, *sim.Interface) {
@@ -60,7 +56,7 @@ func newSimNetTick(tb testing.TB, lc impair.Config, tcfg tcp.Config, tick time.D
 		tb.Fatal(err)
 	}
 	s := &simNet{net: n, link: l, aAddr: ia.Addrs()[0].Addr(), bAddr: ib.Addrs()[0].Addr()}
-	s.loop = socket.NewSimLoop(n, socket.SimConfig{Tick: tick})
+	s.loop = socket.NewSimLoop(n, socket.SimConfig{})
 	s.a = socket.New(s.loop, sa, socket.Config{})
 	s.b = socket.New(s.loop, sb, socket.Config{})
 	s.loop.Start()
@@ -108,9 +104,10 @@ func (s *simNet) pipe(tb testing.TB) (c1, c2 net.Conn, l net.Listener) {
 // connection between two Hosts over the simulator, in real time.
 func TestNetConn(t *testing.T) {
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-		// In real time: a finer tick keeps the 1000 round trips of
-		// PingPong short.
-		s := newSimNetTick(t, impair.Config{Delay: 100 * time.Microsecond}, tcp.Config{}, 100*time.Microsecond)
+		// In real time: the loop runs every packet at its exact virtual
+		// time, so the 1000 round trips of PingPong take 1000 × 200 µs
+		// plus the scheduling latency of the machine.
+		s := newSimNet(t, impair.Config{Delay: 100 * time.Microsecond}, tcp.Config{})
 		c1, c2, l := s.pipe(t)
 		stop = func() {
 			c1.Close()
@@ -456,6 +453,51 @@ func TestSimLoopPacing(t *testing.T) {
 		}
 		if v0.Before(sim.New(sim.Config{}).Now()) {
 			t.Errorf("virtual time %v before the simulation's start", v0)
+		}
+	})
+}
+
+// TestSimLoopExactTimes checks, in fake time, that an application sees
+// packets at their exact virtual times: a ping over a link with a 3.7 ms
+// delay arrives 3.7 ms after it was written, and its echo 7.4 ms after,
+// rather than at the next millisecond.
+func TestSimLoopExactTimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimNet(t, impair.Config{Delay: 3700 * time.Microsecond}, tcp.Config{})
+		defer s.close(t)
+		c1, c2, l := s.pipe(t)
+		defer l.Close()
+		defer c1.Close()
+		defer c2.Close()
+		for range 3 {
+			start := time.Now()
+			var atPeer time.Duration
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				buf := make([]byte, 4)
+				if _, err := io.ReadFull(c2, buf); err != nil {
+					t.Error(err)
+					return
+				}
+				atPeer = time.Since(start)
+				if _, err := c2.Write(buf); err != nil {
+					t.Error(err)
+				}
+			}()
+			if _, err := c1.Write([]byte("ping")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(c1, buf); err != nil {
+				t.Fatal(err)
+			}
+			back := time.Since(start)
+			<-done
+			if atPeer != 3700*time.Microsecond || back != 7400*time.Microsecond {
+				t.Fatalf("ping read after %v, echo after %v; want 3.7ms and 7.4ms", atPeer, back)
+			}
+			time.Sleep(2345 * time.Microsecond) // start the next one off the millisecond grid
 		}
 	})
 }

@@ -81,6 +81,7 @@ type Conn struct {
 	pipe       int // RFC 6675 pipe, bytes
 	lostCount  int // records lost and not yet retransmitted
 	sackedSize int // bytes SACKed above SND.UNA
+	sackedRecs int // records SACKed above SND.UNA
 
 	// Loss recovery.
 	dupAcks int
@@ -407,7 +408,7 @@ func (c *Conn) finish(err error) {
 	c.snd.n = 0
 	c.snd.chunks, c.snd.chunkHead = nil, 0
 	c.releaseRecs()
-	c.pipe, c.lostCount, c.sackedSize = 0, 0, 0
+	c.pipe, c.lostCount, c.sackedSize, c.sackedRecs = 0, 0, 0, 0
 	c.rtoAt, c.reoAt, c.ptoAt = 0, 0, 0
 	c.delackAt, c.persistAt, c.keepAt, c.twAt = 0, 0, 0, 0
 	c.ackNow, c.synPending, c.probePending = false, false, false

@@ -307,7 +307,10 @@ func (c *Conn) newData(now int64, buf []byte, seg *Segment) bool {
 	} else if !c.finQueued || c.finSent {
 		return false
 	}
-	if !probe && (c.sendAllowance() < max(size, 1) || len(c.outstanding()) >= c.maxSegsInFlight()) {
+	// SACKed segments have left the network (RFC 6675 §5): only the
+	// others count against the cap, or recovery could not send new data
+	// for a whole window after a halving.
+	if !probe && (c.sendAllowance() < max(size, 1) || len(c.outstanding())-c.sackedRecs >= c.maxSegsInFlight()) {
 		c.cwndUsed = true
 		return false
 	}

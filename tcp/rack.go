@@ -181,7 +181,9 @@ func (c *Conn) onPTO(now int64) {
 		return
 	}
 	c.tlp.endSeq = c.sndNxt
-	if c.snd.end() != c.sndNxt && c.sndWindowLeft() > 0 {
+	// New data if some is unsent; once the FIN is out, sndNxt is past the
+	// end of the buffer and only a retransmission can probe.
+	if !c.finSent && c.snd.end() != c.sndNxt && c.sndWindowLeft() > 0 {
 		c.tlp.isRetrans = false
 		c.tlpNewData = true
 	} else {

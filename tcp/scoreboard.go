@@ -59,8 +59,8 @@ func (r *txRec) needsRetransmit() bool {
 // outstanding returns the records still unacknowledged.
 func (c *Conn) outstanding() []txRec { return c.recs[c.recHead:] }
 
-// setFlags changes a record's flags and keeps pipe, lostCount and
-// sackedSize in step.
+// setFlags changes a record's flags and keeps pipe, lostCount, sackedSize
+// and sackedRecs in step.
 func (c *Conn) setFlags(r *txRec, set, clear recFlags) {
 	c.pipe -= r.pipeBytes()
 	if r.needsRetransmit() {
@@ -68,6 +68,7 @@ func (c *Conn) setFlags(r *txRec, set, clear recFlags) {
 	}
 	if r.flags&recSacked != 0 {
 		c.sackedSize -= int(r.span())
+		c.sackedRecs--
 	}
 	r.flags = r.flags&^clear | set
 	c.pipe += r.pipeBytes()
@@ -76,6 +77,7 @@ func (c *Conn) setFlags(r *txRec, set, clear recFlags) {
 	}
 	if r.flags&recSacked != 0 {
 		c.sackedSize += int(r.span())
+		c.sackedRecs++
 	}
 }
 

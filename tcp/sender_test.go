@@ -32,16 +32,18 @@ func TestRTOBackoffAndKarn(t *testing.T) {
 	c, p := sender(t, nil, plainOpts(1000), 65535)
 	una := c.Info().SndUna
 	now := t0.Add(10 * time.Millisecond) // SYN RTT was 10ms: SRTT 10ms, RTTVAR 5ms
-	if i := c.Info(); i.RTO != 200*time.Millisecond {
-		t.Fatalf("RTO %v, want MinRTO 200ms", i.RTO)
+	// RTO = SRTT + max(G, 4*RTTVAR, MinRTO) = 10ms + 200ms (the
+	// variance term is floored at MinRTO, as in Linux).
+	if i := c.Info(); i.RTO != 210*time.Millisecond {
+		t.Fatalf("RTO %v, want SRTT+MinRTO = 210ms", i.RTO)
 	}
 	c.Write(pattern(1000))
 	s := one(t, c, now)
 	expect(t, &s, seqIs(una), payloadLen(1000))
-	// RTO fires at 200ms, 400ms, 800ms... each a retransmission of the
+	// RTO fires at 210ms, 420ms, 840ms... each a retransmission of the
 	// same segment (RFC 6298 §5.4–5.6).
 	at := now
-	for i, wait := range []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond} {
+	for i, wait := range []time.Duration{210 * time.Millisecond, 420 * time.Millisecond, 840 * time.Millisecond, 1680 * time.Millisecond} {
 		if d := c.NextDeadline().Sub(at); d != wait {
 			t.Fatalf("RTO %d after %v, want %v", i, d, wait)
 		}
@@ -60,20 +62,20 @@ func TestRTOBackoffAndKarn(t *testing.T) {
 	// RTT stays, and so does the backed-off RTO for the next segment.
 	at = at.Add(5 * time.Millisecond)
 	c.Input(at, p.seg(FlagACK, una+1000, 65535, nil))
-	if i := c.Info(); i.RTT != 10*time.Millisecond || i.RTO != 3200*time.Millisecond {
-		t.Fatalf("after ACK of retransmission: RTT %v RTO %v, want 10ms and 3.2s", i.RTT, i.RTO)
+	if i := c.Info(); i.RTT != 10*time.Millisecond || i.RTO != 3360*time.Millisecond {
+		t.Fatalf("after ACK of retransmission: RTT %v RTO %v, want 10ms and 3.36s", i.RTT, i.RTO)
 	}
 	c.Write(pattern(1000))
 	s = one(t, c, at)
-	if d := c.NextDeadline().Sub(at); d != 3200*time.Millisecond {
-		t.Fatalf("RTO %v, want the backed-off 3.2s", d)
+	if d := c.NextDeadline().Sub(at); d != 3360*time.Millisecond {
+		t.Fatalf("RTO %v, want the backed-off 3.36s", d)
 	}
 	// A fresh sample resets the RTO (RFC 6298 §2.3 and §5.7).
 	at = at.Add(20 * time.Millisecond)
 	c.Input(at, p.seg(FlagACK, s.Seq+1000, 65535, nil))
 	i := c.Info()
 	// SRTT = 7/8*10 + 1/8*20 = 11.25ms, RTTVAR = 3/4*5 + 1/4*10 = 6.25ms.
-	if i.RTT != 11250*time.Microsecond || i.RTTVar != 6250*time.Microsecond || i.RTO != 200*time.Millisecond || i.Backoff != 0 {
+	if i.RTT != 11250*time.Microsecond || i.RTTVar != 6250*time.Microsecond || i.RTO != 211250*time.Microsecond || i.Backoff != 0 {
 		t.Fatalf("after fresh sample: %v %v %v %d", i.RTT, i.RTTVar, i.RTO, i.Backoff)
 	}
 }
@@ -521,5 +523,33 @@ func TestRenegingReceiver(t *testing.T) {
 	}
 	if len(segs) != 1 || segs[0].Seq != una+1000 {
 		t.Fatalf("reneged segment not retransmitted: %d segments", len(segs))
+	}
+}
+
+// TestTLPAfterFIN: a tail loss probe that fires after the FIN went out
+// retransmits the last segment (RFC 8985 §7.3): there is no new data left
+// to probe with.
+func TestTLPAfterFIN(t *testing.T) {
+	c, _ := sender(t, nil, sackOpts(), 65535)
+	now := t0.Add(20 * time.Millisecond)
+	c.Write(pattern(3000))
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sent := drain(c, now)
+	if len(sent) == 0 || sent[len(sent)-1].Flags&FlagFIN == 0 {
+		t.Fatalf("sent %d segments, the last without FIN", len(sent))
+	}
+	pto := c.NextDeadline()
+	if !pto.After(now) {
+		t.Fatalf("no timer armed")
+	}
+	probe := drain(c, pto)
+	if len(probe) != 1 {
+		t.Fatalf("probe at %v: %d segments, want 1", pto.Sub(now), len(probe))
+	}
+	last := sent[len(sent)-1]
+	if probe[0].Seq != last.Seq || len(probe[0].Payload) != len(last.Payload) || probe[0].Flags&FlagFIN == 0 {
+		t.Errorf("probe %s, want a retransmission of %s", fmtSeg(&probe[0]), fmtSeg(&last))
 	}
 }

@@ -89,11 +89,15 @@ func (c *Conn) rttSample(r time.Duration) {
 const clockGranularity = time.Millisecond
 
 // computeRTO is RFC 6298 §2: SRTT + max(G, 4*RTTVAR), within [MinRTO,
-// MaxRTO] (§2.4, §2.5), then doubled per backoff (§5.5).
+// MaxRTO] (§2.4, §2.5), then doubled per backoff (§5.5). As in Linux
+// (tcp_rtt_estimator's mdev_max), the variance term is at least MinRTO:
+// on a steady path RTTVAR decays to almost nothing, and SRTT plus a few
+// milliseconds would fire a spurious timeout in every recovery on long
+// RTTs. RFC 6298 §2.4 allows an RTO above the formula's.
 func (c *Conn) computeRTO() time.Duration {
 	rto := c.cfg.InitialRTO
 	if c.hasRTT {
-		rto = c.srtt + max(clockGranularity, 4*c.rttvar)
+		rto = c.srtt + max(clockGranularity, 4*c.rttvar, c.cfg.MinRTO)
 	}
 	rto = max(rto, c.cfg.MinRTO)
 	for i := 0; i < c.backoff && rto < c.cfg.MaxRTO; i++ {

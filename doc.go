@@ -14,9 +14,15 @@
 //   - link: the contract between the stack and a network (Node, NIC,
 //     Middleware); link/sim, the deterministic simulator; link/impair,
 //     link/middlebox, link/pcap.
+//   - link/tun: the Linux TUN backend.
+//   - stack, stack/socket: the sans-IO host stack; net.Conn and
+//     net.Listener over it.
+//   - meta: the MPTCP connection-level engine (RFC 8684 §3).
+//   - scenario: simulator scenarios and their golden tables.
 //   - trace: decoding of TCP/MPTCP packet captures.
 //   - kernel, kernel/diag, kernel/pm: the Linux kernel's MPTCP: socket
-//     info, MIB counters, sysctls, inet_diag, the mptcp_pm netlink family.
+//     info, MIB counters, sysctls, inet_diag, the mptcp_pm netlink family;
+//     mptcpd, a path-manager daemon for it.
 //
 // The command cmd/mptcp is the single command-line entry point.
 package mptcp

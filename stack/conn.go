@@ -23,10 +23,7 @@ type Conn struct {
 	parent  *Listener
 	onEvent func(now time.Time, c *Conn, ev tcp.Event)
 
-	deadline time.Time // in the timer heap, when heapIx >= 0
-	heapIx   int
-	dirty    bool // queued for a poll
-	freed    bool // CLOSED and out of the tables
+	entry // freed: CLOSED and out of the tables
 }
 
 // DialOptions are the options of Stack.Dial. The zero value (or nil)
@@ -69,7 +66,7 @@ func (s *Stack) Dial(now time.Time, remote netip.AddrPort, opts *DialOptions) (*
 			return nil, ErrNoPorts
 		}
 		id.Local = netip.AddrPortFrom(src, p)
-	} else if _, taken := s.conns[id]; taken {
+	} else if s.tupleTaken(id) {
 		return nil, fmt.Errorf("%w: %v to %v", ErrAddrInUse, id.Local, remote)
 	}
 	cfg := s.cfg.TCP
@@ -90,10 +87,11 @@ func (s *Stack) Dial(now time.Time, remote netip.AddrPort, opts *DialOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{s: s, tcp: tc, nic: nic, mss: mss, onEvent: opts.OnEvent, heapIx: -1}
+	c := &Conn{s: s, tcp: tc, nic: nic, mss: mss, onEvent: opts.OnEvent}
+	c.entry = entry{conn: c, heapIx: -1}
 	s.register(c)
 	s.stats.ActiveOpens++
-	s.markDirty(c)
+	s.markDirty(&c.entry)
 	s.flush(now)
 	return c, nil
 }
@@ -213,6 +211,6 @@ func (c *Conn) Abort(now time.Time) {
 // Flush sends what the engine has ready and dispatches its events. The
 // methods above call it; call it after changing the engine directly.
 func (c *Conn) Flush(now time.Time) {
-	c.s.markDirty(c)
+	c.s.markDirty(&c.entry)
 	c.s.flush(now)
 }

@@ -144,7 +144,11 @@ func (s *Stack) input(now time.Time, pkt []byte, verified bool) {
 			}
 		}
 		c.tcp.Input(now, rx)
-		s.markDirty(c)
+		s.markDirty(&c.entry)
+		return
+	}
+	if t := s.lookupTuple(id); t != nil {
+		s.muxInput(now, t, id)
 		return
 	}
 	if l := s.listenerAt(dst, rx.DstPort); l != nil {
@@ -175,6 +179,10 @@ func (s *Stack) lookup(id tcp.ConnID) *Conn {
 
 // toListener hands s.rx, for connection id, to listener l.
 func (s *Stack) toListener(now time.Time, l *Listener, id tcp.ConnID) {
+	if l.muxIn != nil {
+		s.toMuxListener(now, l, id)
+		return
+	}
 	rx := &s.rx
 	nic, _, err := s.Route(id.Remote.Addr(), id.Local.Addr())
 	if err != nil {
@@ -190,11 +198,12 @@ func (s *Stack) toListener(now time.Time, l *Listener, id tcp.ConnID) {
 	}
 	tc, r, hasReply := l.tl.Input(now, id, rx)
 	if tc != nil {
-		c := &Conn{s: s, tcp: tc, nic: nic, mss: mss, parent: l, onEvent: l.onEvent, heapIx: -1}
+		c := &Conn{s: s, tcp: tc, nic: nic, mss: mss, parent: l, onEvent: l.onEvent}
+		c.entry = entry{conn: c, heapIx: -1}
 		s.register(c)
 		l.children = append(l.children, c)
 		s.stats.PassiveOpens++
-		s.markDirty(c)
+		s.markDirty(&c.entry)
 	}
 	if hasReply && s.emit(nic, id.Local.Addr(), id.Remote.Addr(), &r, 0) {
 		s.stats.ListenerResets++

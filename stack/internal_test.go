@@ -13,9 +13,9 @@ func TestTimerHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var h timerHeap
-	conns := make([]*Conn, 64)
+	conns := make([]*entry, 64)
 	for i := range conns {
-		conns[i] = &Conn{heapIx: -1}
+		conns[i] = &entry{heapIx: -1}
 	}
 	for range 20000 {
 		c := conns[rng.IntN(len(conns))]

@@ -26,6 +26,7 @@ type Listener struct {
 	onAccept func(now time.Time, l *Listener)
 	children []*Conn // in SYN-RECEIVED or waiting for Accept
 	closed   bool
+	muxIn    MuxListenFunc // a listener for a Mux engine (ListenMux), tl is nil
 }
 
 // ListenOptions are the options of Stack.Listen; nil selects the defaults.
@@ -56,25 +57,9 @@ func (s *Stack) Listen(local netip.AddrPort, opts *ListenOptions) (*Listener, er
 	if opts == nil {
 		opts = &ListenOptions{}
 	}
-	a := local.Addr().Unmap()
-	switch {
-	case !a.IsValid() || a == netip.IPv6Unspecified():
-		a = netip.Addr{}
-	case a == netip.IPv4Unspecified():
-	case s.owner(a) == nil:
-		return nil, fmt.Errorf("%w: %v", ErrAddrNotLocal, a)
-	}
-	port := local.Port()
-	if port == 0 {
-		p, ok := s.ephemeralListen()
-		if !ok {
-			return nil, ErrNoPorts
-		}
-		port = p
-	}
-	key := listenKey{addr: a, port: port}
-	if _, taken := s.lists[key]; taken {
-		return nil, fmt.Errorf("%w: listening on %v", ErrAddrInUse, netip.AddrPortFrom(a, port))
+	key, err := s.listenKeyFor(local)
+	if err != nil {
+		return nil, err
 	}
 	backlog := opts.Backlog
 	if backlog <= 0 {
@@ -92,7 +77,7 @@ func (s *Stack) Listen(local netip.AddrPort, opts *ListenOptions) (*Listener, er
 			return nil, err
 		}
 	}
-	tl, err := tcp.NewListener(&cfg, port, backlog)
+	tl, err := tcp.NewListener(&cfg, key.port, backlog)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +87,32 @@ func (s *Stack) Listen(local netip.AddrPort, opts *ListenOptions) (*Listener, er
 	l := &Listener{s: s, tl: tl, key: key, onEvent: opts.OnEvent, onAccept: opts.OnAccept}
 	s.lists[key] = l
 	return l, nil
+}
+
+// listenKeyFor checks the address of a new listener and picks its port
+// (see Listen).
+func (s *Stack) listenKeyFor(local netip.AddrPort) (listenKey, error) {
+	a := local.Addr().Unmap()
+	switch {
+	case !a.IsValid() || a == netip.IPv6Unspecified():
+		a = netip.Addr{}
+	case a == netip.IPv4Unspecified():
+	case s.owner(a) == nil:
+		return listenKey{}, fmt.Errorf("%w: %v", ErrAddrNotLocal, a)
+	}
+	port := local.Port()
+	if port == 0 {
+		p, ok := s.ephemeralListen()
+		if !ok {
+			return listenKey{}, ErrNoPorts
+		}
+		port = p
+	}
+	key := listenKey{addr: a, port: port}
+	if _, taken := s.lists[key]; taken {
+		return listenKey{}, fmt.Errorf("%w: listening on %v", ErrAddrInUse, netip.AddrPortFrom(a, port))
+	}
+	return key, nil
 }
 
 // listenerAt returns the listener for segments to dst:port: one on dst
@@ -123,10 +134,14 @@ func (s *Stack) listenerAt(dst netip.Addr, port uint16) *Listener {
 // address is the zero Addr or 0.0.0.0 for a wildcard).
 func (l *Listener) Addr() netip.AddrPort { return netip.AddrPortFrom(l.key.addr, l.key.port) }
 
+// Stack returns the Stack the listener belongs to.
+func (l *Listener) Stack() *Stack { return l.s }
+
 // Port returns the listening port.
 func (l *Listener) Port() uint16 { return l.key.port }
 
 // TCP returns the engine's listener (for its counters).
+// It is nil for a listener made by ListenMux.
 func (l *Listener) TCP() *tcp.Listener { return l.tl }
 
 // SetOnAccept replaces the callback that hears of connections ready for
@@ -134,11 +149,16 @@ func (l *Listener) TCP() *tcp.Listener { return l.tl }
 func (l *Listener) SetOnAccept(fn func(now time.Time, l *Listener)) { l.onAccept = fn }
 
 // Ready is the number of connections waiting for Accept.
-func (l *Listener) Ready() int { return l.tl.Ready() }
+func (l *Listener) Ready() int {
+	if l.tl == nil {
+		return 0
+	}
+	return l.tl.Ready()
+}
 
 // Accept returns the oldest established connection not accepted yet.
 func (l *Listener) Accept() (*Conn, bool) {
-	for {
+	for l.tl != nil {
 		tc, ok := l.tl.Accept()
 		if !ok {
 			return nil, false
@@ -152,6 +172,7 @@ func (l *Listener) Accept() (*Conn, bool) {
 		c.parent = nil
 		return c, true
 	}
+	return nil, false
 }
 
 // Close stops listening and resets the connections not accepted yet
@@ -170,7 +191,7 @@ func (l *Listener) Close(now time.Time) error {
 	for _, c := range kids {
 		c.parent = nil
 		c.tcp.Abort()
-		s.markDirty(c)
+		s.markDirty(&c.entry)
 	}
 	s.flush(now)
 	return nil

@@ -15,8 +15,7 @@ func (s *Stack) ephemeralFor(src netip.Addr, remote netip.AddrPort) (uint16, boo
 		if s.listenerAt(src, p) != nil {
 			return false
 		}
-		_, taken := s.conns[tcp.ConnID{Local: netip.AddrPortFrom(src, p), Remote: remote}]
-		return !taken
+		return !s.tupleTaken(tcp.ConnID{Local: netip.AddrPortFrom(src, p), Remote: remote})
 	})
 }
 
@@ -46,4 +45,13 @@ func (s *Stack) ephemeral(free func(uint16) bool) (uint16, bool) {
 		}
 	}
 	return 0, false
+}
+
+// tupleTaken reports whether a connection or a MuxConn holds id.
+func (s *Stack) tupleTaken(id tcp.ConnID) bool {
+	if _, ok := s.conns[id]; ok {
+		return true
+	}
+	_, ok := s.tuples[id]
+	return ok
 }

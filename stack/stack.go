@@ -107,8 +107,10 @@ type Stack struct {
 	portUse  map[uint16]int // local ports in use by connections
 	lists    map[listenKey]*Listener
 	timers   timerHeap
-	dirty    []*Conn
-	busy     int // depth of calls in progress
+	dirty    []*entry
+	tuples   map[tcp.ConnID]*muxTuple // 4-tuples of MuxConns
+	lastTup  *muxTuple                // the tuple input found last
+	busy     int                      // depth of calls in progress
 	ipID     uint16
 	stats    Stats
 	rx       tcp.Segment                 // the segment being received
@@ -154,6 +156,7 @@ func New(cfg Config) (*Stack, error) {
 		rng:     mrand.New(mrand.NewChaCha8([32]byte(seed[16:]))),
 		conns:   make(map[tcp.ConnID]*Conn),
 		portUse: make(map[uint16]int),
+		tuples:  make(map[tcp.ConnID]*muxTuple),
 		lists:   make(map[listenKey]*Listener),
 		out:     make([]byte, headroom+maxPayload),
 	}
@@ -176,6 +179,11 @@ func checkConfig(cfg *tcp.Config) error {
 	_, err := tcp.Dial(time.Time{}, cfg, id, nil)
 	return err
 }
+
+// TCPConfig returns the configuration of the Stack's connections
+// (Config.TCP with the Stack's ISNKey), the template for engines that make
+// TCP connections of their own (MPTCP subflows).
+func (s *Stack) TCPConfig() tcp.Config { return s.cfg.TCP }
 
 // Stats returns the Stack's counters.
 func (s *Stack) Stats() Stats { return s.stats }
@@ -209,8 +217,7 @@ func (s *Stack) Receive(now time.Time, nic link.NIC, pkt []byte) {
 func (s *Stack) Timer(now time.Time) {
 	s.busy++
 	for len(s.timers) > 0 && !s.timers[0].deadline.After(now) {
-		c := s.timers.pop()
-		s.markDirty(c)
+		s.markDirty(s.timers.pop())
 	}
 	s.busy--
 	s.flush(now)
@@ -236,17 +243,17 @@ func (s *Stack) LinkEvent(now time.Time, nic link.NIC, ev link.Event) {
 	}
 }
 
-// markDirty queues c for a poll by the next flush.
-func (s *Stack) markDirty(c *Conn) {
-	if c.dirty || c.freed {
+// markDirty queues e for a poll by the next flush.
+func (s *Stack) markDirty(e *entry) {
+	if e.dirty || e.freed {
 		return
 	}
-	c.dirty = true
-	s.dirty = append(s.dirty, c)
+	e.dirty = true
+	s.dirty = append(s.dirty, e)
 }
 
-// flush polls the queued connections, unless a call is in progress (its
-// end flushes). Polling can run callbacks that queue more; flush runs until
+// flush polls the queued engines, unless a call is in progress (its end
+// flushes). Polling can run callbacks that queue more; flush runs until
 // none is left.
 func (s *Stack) flush(now time.Time) {
 	if s.busy > 0 {
@@ -254,10 +261,14 @@ func (s *Stack) flush(now time.Time) {
 	}
 	s.busy++
 	for i := 0; i < len(s.dirty); i++ {
-		c := s.dirty[i]
+		e := s.dirty[i]
 		s.dirty[i] = nil
-		c.dirty = false
-		s.service(now, c)
+		e.dirty = false
+		if e.conn != nil {
+			s.service(now, e.conn)
+		} else {
+			s.serviceMux(now, e.mux)
+		}
 	}
 	s.dirty = s.dirty[:0]
 	s.busy--
@@ -276,18 +287,23 @@ func (s *Stack) service(now time.Time, c *Conn) {
 	if c.freed {
 		return
 	}
-	d := c.tcp.NextDeadline()
+	s.refile(&c.entry, c.tcp.NextDeadline())
+}
+
+// refile puts e in the timer heap at deadline d, or takes it out for a
+// zero d.
+func (s *Stack) refile(e *entry, d time.Time) {
 	switch {
 	case d.IsZero():
-		s.timers.remove(c)
-	case c.heapIx >= 0:
-		if d != c.deadline {
-			c.deadline = d
-			s.timers.fix(c.heapIx)
+		s.timers.remove(e)
+	case e.heapIx >= 0:
+		if d != e.deadline {
+			e.deadline = d
+			s.timers.fix(e.heapIx)
 		}
 	default:
-		c.deadline = d
-		s.timers.push(c)
+		e.deadline = d
+		s.timers.push(e)
 	}
 }
 
@@ -313,7 +329,7 @@ func (s *Stack) release(c *Conn) {
 	if s.lastConn == c {
 		s.lastConn = nil
 	}
-	s.timers.remove(c)
+	s.timers.remove(&c.entry)
 	if s.conns[c.tcp.ID()] == c {
 		delete(s.conns, c.tcp.ID())
 	}

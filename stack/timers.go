@@ -1,9 +1,24 @@
 package stack
 
-// timerHeap is a min-heap of connections by deadline. Each Conn knows its
+import "time"
+
+// entry is what the Stack keeps of an engine it polls, a Conn or a
+// MuxConn: its place in the timer heap and in the dirty list.
+type entry struct {
+	conn *Conn    // the engine is a Conn's,
+	mux  *MuxConn // or a MuxConn's
+	// deadline is the engine's next deadline, while it is in the timer
+	// heap (heapIx >= 0).
+	deadline time.Time
+	heapIx   int
+	dirty    bool // queued for a poll
+	freed    bool // out of the tables for good
+}
+
+// timerHeap is a min-heap of entries by deadline. Each entry knows its
 // index (heapIx, -1 when it is not in the heap), so moving or removing one
 // is O(log n) and nothing allocates once the slice has grown.
-type timerHeap []*Conn
+type timerHeap []*entry
 
 func (h timerHeap) less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
 
@@ -13,21 +28,21 @@ func (h timerHeap) swap(i, j int) {
 	h[j].heapIx = j
 }
 
-func (h *timerHeap) push(c *Conn) {
+func (h *timerHeap) push(c *entry) {
 	c.heapIx = len(*h)
 	*h = append(*h, c)
 	h.up(c.heapIx)
 }
 
-// pop removes and returns the earliest connection.
-func (h *timerHeap) pop() *Conn {
+// pop removes and returns the earliest entry.
+func (h *timerHeap) pop() *entry {
 	c := (*h)[0]
 	h.removeAt(0)
 	return c
 }
 
 // remove takes c out of the heap if it is there.
-func (h *timerHeap) remove(c *Conn) {
+func (h *timerHeap) remove(c *entry) {
 	if c.heapIx >= 0 {
 		h.removeAt(c.heapIx)
 	}

@@ -1,9 +1,11 @@
 package socket
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -16,7 +18,8 @@ import (
 // concurrent use; Reads are served one at a time, and so are Writes.
 type Conn struct {
 	h  *Host
-	sc *stack.Conn // used on the loop only, set once before the Conn is shared
+	ep Endpoint    // used on the loop only, set once before the Conn is shared
+	sc *stack.Conn // ep as a stack.Conn, or nil
 
 	laddr, raddr *net.TCPAddr
 
@@ -49,28 +52,86 @@ func (h *Host) newConn() *Conn {
 	return c
 }
 
-// attach binds the Conn to its stack connection; on the loop.
-func (c *Conn) attach(sc *stack.Conn) {
-	c.sc = sc
-	c.laddr = net.TCPAddrFromAddrPort(sc.LocalAddr())
-	c.raddr = net.TCPAddrFromAddrPort(sc.RemoteAddr())
+// Endpoint is the engine behind a Conn, whose methods the Conn calls on
+// the loop only: a stack.Conn for TCP, or a connection of a layer above
+// the Stack (package mptcp's MPTCP connections), which attaches it with
+// Conn.Attach and reports its changes with Conn.Notify.
+type Endpoint interface {
+	// Read is stack.Conn.Read: (0, nil) when no data is there yet.
+	Read(now time.Time, p []byte) (int, error)
+	// Write is stack.Conn.Write: it takes what the buffer holds.
+	Write(now time.Time, p []byte) (int, error)
+	CloseWrite(now time.Time) error
+	Close(now time.Time) error
+	// Abort resets the connection (Host.Close, an abandoned dial).
+	Abort(now time.Time)
+	// Err is why the connection ended, or nil.
+	Err() error
 }
 
-// onEvent turns engine events into wake-ups; on the loop.
-func (c *Conn) onEvent(_ time.Time, _ *stack.Conn, ev tcp.Event) {
-	switch ev.Kind {
-	case tcp.EventEstablished:
-		c.setEstablished(nil)
+var _ Endpoint = (*stack.Conn)(nil)
+
+// Notice is a change of an Endpoint that Conn.Notify reports.
+type Notice uint8
+
+// Notices.
+const (
+	// NoticeEstablished: the handshake completed, or failed (err).
+	NoticeEstablished Notice = iota
+	// NoticeReadable: data, EOF or an error may be there to read.
+	NoticeReadable
+	// NoticeWritable: send buffer space was freed.
+	NoticeWritable
+	// NoticeClosed: the connection ended (err: why; nil for an orderly
+	// close, which before the handshake completed fails a dial with
+	// tcp.ErrNotConnected).
+	NoticeClosed
+)
+
+// NewConn returns a Conn of the Host for an Endpoint that the caller
+// attaches on the loop (Attach) and whose changes it reports (Notify). It
+// fails with net.ErrClosed once the Host is closing. A Conn never attached
+// is dropped with Discard.
+func (h *Host) NewConn() (*Conn, error) {
+	c := h.newConn()
+	if !h.track(c) {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+
+// Discard forgets a Conn from NewConn whose Endpoint could not be made.
+func (c *Conn) Discard() { c.h.forget(c) }
+
+// Attach binds the Conn to its Endpoint and its addresses; on the loop,
+// before the Conn is shared.
+func (c *Conn) Attach(ep Endpoint, local, remote netip.AddrPort) {
+	c.ep = ep
+	c.sc, _ = ep.(*stack.Conn)
+	c.laddr = net.TCPAddrFromAddrPort(local)
+	c.raddr = net.TCPAddrFromAddrPort(remote)
+}
+
+// attach binds the Conn to its stack connection; on the loop.
+func (c *Conn) attach(sc *stack.Conn) { c.Attach(sc, sc.LocalAddr(), sc.RemoteAddr()) }
+
+// Host returns the Host of the Conn.
+func (c *Conn) Host() *Host { return c.h }
+
+// Notify wakes the goroutines that wait for n; on the loop.
+func (c *Conn) Notify(n Notice, err error) {
+	switch n {
+	case NoticeEstablished:
+		c.setEstablished(err)
 		signal(c.writable)
-	case tcp.EventReadable, tcp.EventEOF:
+		if err != nil {
+			signal(c.readable)
+		}
+	case NoticeReadable:
 		signal(c.readable)
-	case tcp.EventWritable:
+	case NoticeWritable:
 		signal(c.writable)
-	case tcp.EventResetReceived:
-		signal(c.readable)
-		signal(c.writable)
-	case tcp.EventClosed:
-		err := ev.Err
+	case NoticeClosed:
 		if err == nil {
 			err = tcp.ErrNotConnected // closed in an orderly way before the handshake completed
 		}
@@ -79,6 +140,47 @@ func (c *Conn) onEvent(_ time.Time, _ *stack.Conn, ev tcp.Event) {
 		signal(c.writable)
 		c.h.forget(c)
 	}
+}
+
+// onEvent turns engine events into wake-ups; on the loop.
+func (c *Conn) onEvent(_ time.Time, _ *stack.Conn, ev tcp.Event) {
+	switch ev.Kind {
+	case tcp.EventEstablished:
+		c.Notify(NoticeEstablished, nil)
+	case tcp.EventReadable, tcp.EventEOF:
+		c.Notify(NoticeReadable, nil)
+	case tcp.EventWritable:
+		c.Notify(NoticeWritable, nil)
+	case tcp.EventResetReceived:
+		c.Notify(NoticeReadable, nil)
+		c.Notify(NoticeWritable, nil)
+	case tcp.EventClosed:
+		c.Notify(NoticeClosed, ev.Err)
+	}
+}
+
+// WaitEstablished waits until the handshake of a dialled Conn completed
+// (nil) or failed (its error), the Host closed (net.ErrClosed) or ctx
+// ended, which aborts the Endpoint and returns ctx's error. On failure the
+// Conn is forgotten by the Host.
+func (c *Conn) WaitEstablished(ctx context.Context) error {
+	select {
+	case <-c.established:
+	case <-ctx.Done():
+		c.h.exec(func(now time.Time) { c.ep.Abort(now) })
+		c.h.forget(c)
+		return ctx.Err()
+	case <-c.h.done:
+		c.h.forget(c)
+		return net.ErrClosed
+	}
+	c.mu.Lock()
+	err := c.dialErr
+	c.mu.Unlock()
+	if err != nil {
+		c.h.forget(c)
+	}
+	return err
 }
 
 func (c *Conn) setEstablished(err error) {
@@ -108,7 +210,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			n   int
 			err error
 		)
-		if xerr := c.h.exec(func(now time.Time) { n, err = c.sc.Read(now, p) }); xerr != nil {
+		if xerr := c.h.exec(func(now time.Time) { n, err = c.ep.Read(now, p) }); xerr != nil {
 			return 0, c.opErr("read", xerr)
 		}
 		if n > 0 {
@@ -143,7 +245,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			n   int
 			err error
 		)
-		if xerr := c.h.exec(func(now time.Time) { n, err = c.sc.Write(now, p[total:]) }); xerr != nil {
+		if xerr := c.h.exec(func(now time.Time) { n, err = c.ep.Write(now, p[total:]) }); xerr != nil {
 			return total, c.opErr("write", xerr)
 		}
 		total += n
@@ -182,7 +284,7 @@ func (c *Conn) precheck(d *deadline) error {
 func (c *Conn) connErr(err error) error {
 	if errors.Is(err, tcp.ErrNotConnected) || errors.Is(err, tcp.ErrClosed) {
 		var ce error
-		if c.h.exec(func(time.Time) { ce = c.sc.Err() }) == nil && ce != nil {
+		if c.h.exec(func(time.Time) { ce = c.ep.Err() }) == nil && ce != nil {
 			return ce
 		}
 	}
@@ -221,7 +323,7 @@ func (c *Conn) Close() error {
 	c.rdl.stop()
 	c.wdl.stop()
 	// If the Host is closed, it has reset the connection already.
-	_ = c.h.exec(func(now time.Time) { c.sc.Close(now) })
+	_ = c.h.exec(func(now time.Time) { c.ep.Close(now) })
 	return nil
 }
 
@@ -231,7 +333,7 @@ func (c *Conn) CloseWrite() error {
 		return c.opErr("close", err)
 	}
 	var err error
-	if xerr := c.h.exec(func(now time.Time) { err = c.sc.CloseWrite(now) }); xerr != nil {
+	if xerr := c.h.exec(func(now time.Time) { err = c.ep.CloseWrite(now) }); xerr != nil {
 		return c.opErr("close", xerr)
 	}
 	if err != nil {
@@ -240,8 +342,14 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
+// errNotTCP: a TCP-only call on a Conn whose Endpoint is not a stack.Conn.
+var errNotTCP = errors.New("socket: not a TCP connection of the Stack")
+
 // SetNoDelay turns Nagle's algorithm off (true) or on.
 func (c *Conn) SetNoDelay(noDelay bool) error {
+	if c.sc == nil {
+		return c.opErr("set", errNotTCP)
+	}
 	if err := c.h.exec(func(now time.Time) {
 		c.sc.TCP().SetNoDelay(noDelay)
 		c.sc.Flush(now)
@@ -254,6 +362,9 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 // Info returns a snapshot of the engine.
 func (c *Conn) Info() (tcp.Info, error) {
 	var in tcp.Info
+	if c.sc == nil {
+		return in, errNotTCP
+	}
 	err := c.h.exec(func(time.Time) { in = c.sc.Info() })
 	return in, err
 }

@@ -154,6 +154,18 @@ func (h *Host) Close() error {
 		for _, c := range all {
 			c.Abort(now)
 		}
+		// Endpoints of layers above the Stack.
+		h.mu.Lock()
+		var others []Endpoint
+		for c := range h.conns {
+			if c.ep != nil && c.sc == nil {
+				others = append(others, c.ep)
+			}
+		}
+		h.mu.Unlock()
+		for _, ep := range others {
+			ep.Abort(now)
+		}
 	})
 	close(h.done)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
@@ -233,21 +245,7 @@ func (h *Host) DialAddrPort(ctx context.Context, remote netip.AddrPort, opts *Di
 		h.forget(c)
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: xerr}
 	}
-	select {
-	case <-c.established:
-	case <-ctx.Done():
-		h.exec(func(now time.Time) { c.sc.Abort(now) })
-		h.forget(c)
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Source: c.laddr, Addr: raddr, Err: ctx.Err()}
-	case <-h.done:
-		h.forget(c)
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Source: c.laddr, Addr: raddr, Err: net.ErrClosed}
-	}
-	c.mu.Lock()
-	err = c.dialErr
-	c.mu.Unlock()
-	if err != nil {
-		h.forget(c)
+	if err := c.WaitEstablished(ctx); err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Source: c.laddr, Addr: raddr, Err: err}
 	}
 	return c, nil
@@ -311,6 +309,13 @@ func (h *Host) ListenAddrPort(local netip.AddrPort, opts *ListenOptions) (*Liste
 		l.addr.IP = a.Addr().AsSlice()
 	}
 	return l, nil
+}
+
+// ParseAddr parses an IP address and port ("192.0.2.1:80", "[::1]:443")
+// for network "tcp", "tcp4" or "tcp6"; names are not resolved. For
+// listening, an empty host means every address.
+func ParseAddr(network, address string, listen bool) (netip.AddrPort, error) {
+	return parseAddr(network, address, listen)
 }
 
 // parseAddr parses an IP address and port for network. For listening an

@@ -1,0 +1,195 @@
+package mptcp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/gomptcp/mptcp/clock"
+	"github.com/gomptcp/mptcp/meta"
+	"github.com/gomptcp/mptcp/tcp"
+)
+
+// Errors.
+var (
+	// ErrInvalidConfig wraps configuration errors.
+	ErrInvalidConfig = errors.New("mptcp: invalid config")
+	// ErrNoSubflow: no subflow of the connection matches.
+	ErrNoSubflow = errors.New("mptcp: no such subflow")
+	// ErrNotMPTCP: the operation needs MPTCP, and the connection runs
+	// as plain TCP (it fell back, RFC 8684 §3.7, or MPTCP is disabled).
+	ErrNotMPTCP = errors.New("mptcp: connection is plain TCP")
+)
+
+// Config configures a Stack's MPTCP connections. Its fields mirror the
+// Linux sysctls under net.mptcp (each comment names the knob and its Linux
+// default); the zero value of a field selects that default.
+type Config struct {
+	// Disabled makes Dial and Listen use plain TCP (net.mptcp.enabled=0;
+	// Linux's default is enabled).
+	Disabled bool
+	// Checksum requests DSS checksums (checksum_enabled, default 0: off).
+	// Either side's request turns them on (RFC 8684 §3.1, flag A).
+	Checksum bool
+	// DenyJoinInitialAddrPort sets MP_CAPABLE flag C: the peer should
+	// not open subflows to the initial address and port (the inverse of
+	// allow_join_initial_addr_port, default 1: allowed).
+	DenyJoinInitialAddrPort bool
+
+	// PathManager decides the connections' subflows and announcements
+	// (path_manager, default "kernel": the in-kernel path manager's
+	// rules over Endpoints and Limits, see KernelPM).
+	PathManager PathManager
+	// Endpoints are the local addresses the default path manager uses,
+	// as `ip mptcp endpoint` configures Linux's.
+	Endpoints []Endpoint
+	// Limits bound what the default path manager does (`ip mptcp limits`;
+	// Linux's defaults: 2 extra subflows, 0 accepted ADD_ADDRs).
+	Limits *Limits
+	// Scheduler picks the subflow of each chunk of data (scheduler,
+	// default "default": the lowest-RTT subflow with room in its
+	// congestion window, backups only when nothing else is left).
+	Scheduler meta.Scheduler
+
+	// TCP is the template of every subflow's TCP configuration; nil
+	// takes the Stack's (stack.Stack.TCPConfig).
+	TCP *tcp.Config
+	// SendBufferSize and RecvBufferSize bound the connection-level
+	// buffers (default 4 MiB each, meta.DefaultSendBufferSize).
+	SendBufferSize, RecvBufferSize int
+	// ChunkSize is the largest DSS mapping (default 16 KiB).
+	ChunkSize int
+
+	// Rand is the source of MPTCP keys and nonces (default crypto/rand;
+	// the simulator passes a seeded one).
+	Rand io.Reader
+	// Clock times read and write deadlines (default clock.Real).
+	Clock clock.Clock
+}
+
+// EndpointFlags are the flags of an Endpoint, Linux's
+// MPTCP_PM_ADDR_FLAG_* bits.
+type EndpointFlags uint32
+
+// Endpoint flags.
+const (
+	// FlagSignal: announce the address to peers with ADD_ADDR.
+	FlagSignal EndpointFlags = 1 << 0
+	// FlagSubflow: open a subflow from the address once a connection is
+	// established.
+	FlagSubflow EndpointFlags = 1 << 1
+	// FlagBackup: subflows from the address are backups (flag B,
+	// MP_PRIO).
+	FlagBackup EndpointFlags = 1 << 2
+	// FlagFullmesh: a subflow from the address to every address of the
+	// peer (its initial one and those it announces).
+	FlagFullmesh EndpointFlags = 1 << 3
+)
+
+// String lists the flags as ip mptcp does ("subflow backup").
+func (f EndpointFlags) String() string {
+	var s string
+	for _, n := range []struct {
+		f    EndpointFlags
+		name string
+	}{{FlagSignal, "signal"}, {FlagSubflow, "subflow"}, {FlagBackup, "backup"}, {FlagFullmesh, "fullmesh"}} {
+		if f&n.f != 0 {
+			if s != "" {
+				s += " "
+			}
+			s += n.name
+		}
+	}
+	return s
+}
+
+// Endpoint is a local address the default path manager uses, as an
+// `ip mptcp endpoint`.
+type Endpoint struct {
+	// ID is the address ID (RFC 8684 §3.4.1), 1–255; 0 picks the lowest
+	// free one.
+	ID uint8
+	// Addr is the local address; it must belong to the Stack when used.
+	Addr netip.Addr
+	// Port is announced with a signal endpoint (0: the connection's).
+	Port  uint16
+	Flags EndpointFlags
+}
+
+// Limits bound the default path manager, as `ip mptcp limits`.
+type Limits struct {
+	// Subflows bounds the additional subflows of a connection (Linux
+	// default 2, at most 8).
+	Subflows int
+	// AddAddrAccepted bounds the addresses announced by the peer that
+	// subflows are opened to (Linux default 0, at most 8).
+	AddAddrAccepted int
+}
+
+// Linux's defaults and maxima.
+const (
+	DefaultLimitSubflows        = 2
+	DefaultLimitAddAddrAccepted = 0
+	MaxLimit                    = 8 // MPTCP_PM_ADDR_MAX
+)
+
+// normalized checks cfg and fills in its defaults.
+func (cfg Config) normalized() (Config, error) {
+	if cfg.Limits == nil {
+		cfg.Limits = &Limits{Subflows: DefaultLimitSubflows, AddAddrAccepted: DefaultLimitAddAddrAccepted}
+	}
+	l := *cfg.Limits
+	if l.Subflows < 0 || l.Subflows > MaxLimit || l.AddAddrAccepted < 0 || l.AddAddrAccepted > MaxLimit {
+		return cfg, fmt.Errorf("%w: limits subflows %d add_addr_accepted %d (each 0–%d)", ErrInvalidConfig, l.Subflows, l.AddAddrAccepted, MaxLimit)
+	}
+	cfg.Limits = &l
+	ids := map[uint8]bool{}
+	eps := make([]Endpoint, len(cfg.Endpoints))
+	copy(eps, cfg.Endpoints)
+	for i := range eps {
+		e := &eps[i]
+		if !e.Addr.IsValid() || e.Addr.IsUnspecified() || e.Addr.IsMulticast() {
+			return cfg, fmt.Errorf("%w: endpoint address %v", ErrInvalidConfig, e.Addr)
+		}
+		e.Addr = e.Addr.Unmap()
+		if e.Flags&^(FlagSignal|FlagSubflow|FlagBackup|FlagFullmesh) != 0 {
+			return cfg, fmt.Errorf("%w: endpoint %v: unknown flags %#x", ErrInvalidConfig, e.Addr, uint32(e.Flags))
+		}
+		if e.Flags&FlagFullmesh != 0 && e.Flags&FlagSignal != 0 {
+			// As Linux: fullmesh does not go with signal.
+			return cfg, fmt.Errorf("%w: endpoint %v: fullmesh and signal together", ErrInvalidConfig, e.Addr)
+		}
+		if e.Port != 0 && e.Flags&FlagSignal == 0 {
+			return cfg, fmt.Errorf("%w: endpoint %v: a port needs the signal flag", ErrInvalidConfig, e.Addr)
+		}
+		if e.ID != 0 {
+			if ids[e.ID] {
+				return cfg, fmt.Errorf("%w: endpoint ID %d used twice", ErrInvalidConfig, e.ID)
+			}
+			ids[e.ID] = true
+		}
+	}
+	next := uint8(1)
+	for i := range eps {
+		if eps[i].ID != 0 {
+			continue
+		}
+		for ids[next] {
+			next++
+		}
+		if next == 0 {
+			return cfg, fmt.Errorf("%w: more than 255 endpoints", ErrInvalidConfig)
+		}
+		eps[i].ID = next
+		ids[next] = true
+	}
+	cfg.Endpoints = eps
+	if cfg.SendBufferSize < 0 || cfg.RecvBufferSize < 0 || cfg.ChunkSize < 0 {
+		return cfg, fmt.Errorf("%w: negative buffer size", ErrInvalidConfig)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	return cfg, nil
+}

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 
 	"github.com/gomptcp/mptcp/clock"
 	"github.com/gomptcp/mptcp/meta"
+	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/tcp"
 )
 
@@ -15,11 +15,9 @@ import (
 var (
 	// ErrInvalidConfig wraps configuration errors.
 	ErrInvalidConfig = errors.New("mptcp: invalid config")
-	// ErrNoSubflow: no subflow of the connection matches.
-	ErrNoSubflow = errors.New("mptcp: no such subflow")
 	// ErrNotMPTCP: the operation needs MPTCP, and the connection runs
 	// as plain TCP (it fell back, RFC 8684 §3.7, or MPTCP is disabled).
-	ErrNotMPTCP = errors.New("mptcp: connection is plain TCP")
+	ErrNotMPTCP = stack.ErrNotMPTCP
 )
 
 // Config configures a Stack's MPTCP connections. Its fields mirror the
@@ -68,70 +66,31 @@ type Config struct {
 	Clock clock.Clock
 }
 
+// Endpoint is a local address the default path manager uses, as an
+// `ip mptcp endpoint` (stack.PMEndpoint).
+type Endpoint = stack.PMEndpoint
+
 // EndpointFlags are the flags of an Endpoint, Linux's
 // MPTCP_PM_ADDR_FLAG_* bits.
-type EndpointFlags uint32
+type EndpointFlags = stack.EndpointFlags
 
 // Endpoint flags.
 const (
-	// FlagSignal: announce the address to peers with ADD_ADDR.
-	FlagSignal EndpointFlags = 1 << 0
-	// FlagSubflow: open a subflow from the address once a connection is
-	// established.
-	FlagSubflow EndpointFlags = 1 << 1
-	// FlagBackup: subflows from the address are backups (flag B,
-	// MP_PRIO).
-	FlagBackup EndpointFlags = 1 << 2
-	// FlagFullmesh: a subflow from the address to every address of the
-	// peer (its initial one and those it announces).
-	FlagFullmesh EndpointFlags = 1 << 3
+	FlagSignal   = stack.EndpointSignal   // announce the address with ADD_ADDR
+	FlagSubflow  = stack.EndpointSubflow  // open a subflow from it once established
+	FlagBackup   = stack.EndpointBackup   // its subflows are backups
+	FlagFullmesh = stack.EndpointFullmesh // a subflow from it to every address of the peer
 )
 
-// String lists the flags as ip mptcp does ("subflow backup").
-func (f EndpointFlags) String() string {
-	var s string
-	for _, n := range []struct {
-		f    EndpointFlags
-		name string
-	}{{FlagSignal, "signal"}, {FlagSubflow, "subflow"}, {FlagBackup, "backup"}, {FlagFullmesh, "fullmesh"}} {
-		if f&n.f != 0 {
-			if s != "" {
-				s += " "
-			}
-			s += n.name
-		}
-	}
-	return s
-}
-
-// Endpoint is a local address the default path manager uses, as an
-// `ip mptcp endpoint`.
-type Endpoint struct {
-	// ID is the address ID (RFC 8684 §3.4.1), 1–255; 0 picks the lowest
-	// free one.
-	ID uint8
-	// Addr is the local address; it must belong to the Stack when used.
-	Addr netip.Addr
-	// Port is announced with a signal endpoint (0: the connection's).
-	Port  uint16
-	Flags EndpointFlags
-}
-
-// Limits bound the default path manager, as `ip mptcp limits`.
-type Limits struct {
-	// Subflows bounds the additional subflows of a connection (Linux
-	// default 2, at most 8).
-	Subflows int
-	// AddAddrAccepted bounds the addresses announced by the peer that
-	// subflows are opened to (Linux default 0, at most 8).
-	AddAddrAccepted int
-}
+// Limits bound the default path manager, as `ip mptcp limits`
+// (stack.PMLimits).
+type Limits = stack.PMLimits
 
 // Linux's defaults and maxima.
 const (
-	DefaultLimitSubflows        = 2
-	DefaultLimitAddAddrAccepted = 0
-	MaxLimit                    = 8 // MPTCP_PM_ADDR_MAX
+	DefaultLimitSubflows        = stack.DefaultLimitSubflows
+	DefaultLimitAddAddrAccepted = stack.DefaultLimitAddAddrAccepted
+	MaxLimit                    = stack.MaxLimit
 )
 
 // normalized checks cfg and fills in its defaults.

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/stack/socket"
 )
@@ -51,6 +50,12 @@ func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 	return d.DialContext(context.Background(), network, address)
 }
 
+// DialContext dials with a Dialer of the Stack.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	d := Dialer{Stack: s}
+	return d.DialContext(ctx, network, address)
+}
+
 // DialMPTCP opens an MPTCP connection from local (zero for the route's
 // address and an ephemeral port) to remote: the SYN carries MP_CAPABLE
 // (RFC 8684 §3.1). The connection may still fall back to plain TCP
@@ -63,27 +68,14 @@ func (s *Stack) DialMPTCP(ctx context.Context, local, remote netip.AddrPort) (*C
 	if err != nil {
 		return nil, opErr("dial", "tcp", local, remote, err)
 	}
-	var c *conn
+	e := &endpoint{sock: sock}
 	xerr := s.do(func(now time.Time, st *stack.Stack) {
-		cc := s.newConn(st, false)
-		id, e := cc.mc.Bind(local, remote)
-		if e != nil {
-			cc.mc.Release()
-			err = e
-			return
+		var mc *stack.MPConn
+		mc, err = st.DialMPTCP(now, remote, &stack.MPDialOptions{Local: local, OnEvent: e.onEvent})
+		if err == nil {
+			e.MPConn = mc
+			sock.Attach(e, mc.LocalAddr(), mc.RemoteAddr())
 		}
-		cfg := s.mcfg
-		m, e := meta.Dial(now, &cfg, id)
-		if e != nil {
-			cc.mc.Release()
-			err = e
-			return
-		}
-		cc.sock = sock
-		sock.Attach(cc, id.Local, id.Remote)
-		cc.attachEngine(now, m, id)
-		cc.mc.Flush(now)
-		c = cc
 	})
 	if xerr != nil {
 		err = xerr
@@ -93,13 +85,7 @@ func (s *Stack) DialMPTCP(ctx context.Context, local, remote netip.AddrPort) (*C
 		return nil, opErr("dial", "tcp", local, remote, err)
 	}
 	if err := sock.WaitEstablished(ctx); err != nil {
-		return nil, opErr("dial", "tcp", c.initial.Local, remote, err)
+		return nil, opErr("dial", "tcp", e.LocalAddr(), remote, err)
 	}
-	return &Conn{Conn: sock, c: c, s: s}, nil
-}
-
-// DialContext dials with a zero Dialer of the Stack.
-func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	d := Dialer{Stack: s}
-	return d.DialContext(ctx, network, address)
+	return &Conn{Conn: sock, e: e, s: s}, nil
 }

@@ -2,7 +2,6 @@ package mptcp
 
 import (
 	"crypto/rand"
-	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -11,7 +10,6 @@ import (
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/stack/socket"
-	"github.com/gomptcp/mptcp/tcp"
 )
 
 // Stack is a host's Multipath TCP: MPTCP connections and listeners over a
@@ -21,13 +19,9 @@ import (
 type Stack struct {
 	host *socket.Host
 	cfg  Config
-	mcfg meta.Config // template of every connection's
 	mib  *meta.MIB
-	pm   PathManager
 
-	// Loop side: touched only from the loop's goroutine.
-	conns map[*meta.Conn]*conn
-	lists map[*Listener]struct{}
+	lists map[*Listener]struct{} // on the loop
 
 	subscriptions
 
@@ -35,55 +29,51 @@ type Stack struct {
 	closed bool
 }
 
-// NewStack returns the MPTCP layer of st, which loop drives. From now on
-// st must only be used through the Stack (or Host().Do).
+// NewStack enables MPTCP on st (stack.Stack.EnableMPTCP) and returns the
+// Stack that serves it to goroutines; loop drives st. From now on st must
+// only be used through the Stack (or Host().Do).
 func NewStack(loop socket.Loop, st *stack.Stack, cfg Config) (*Stack, error) {
 	cfg, err := cfg.normalized()
 	if err != nil {
 		return nil, err
 	}
 	s := &Stack{
-		host:  socket.New(loop, st, socket.Config{Clock: cfg.Clock}),
 		cfg:   cfg,
 		mib:   new(meta.MIB),
-		conns: make(map[*meta.Conn]*conn),
 		lists: make(map[*Listener]struct{}),
 	}
 	s.subs = make(map[*Subscription]struct{})
-	var sub tcp.Config
+	sub := st.TCPConfig()
 	if cfg.TCP != nil {
 		sub = *cfg.TCP
-		if sub.ISNKey == ([16]byte{}) {
-			sub.ISNKey = st.TCPConfig().ISNKey
-		}
-	} else {
-		sub = st.TCPConfig()
 	}
 	rnd := cfg.Rand
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	s.mcfg = meta.Config{
-		Subflow:         sub,
-		SendBufferSize:  cfg.SendBufferSize,
-		RecvBufferSize:  cfg.RecvBufferSize,
-		ChunkSize:       cfg.ChunkSize,
-		Checksum:        cfg.Checksum,
-		DenyJoinInitial: cfg.DenyJoinInitialAddrPort,
-		Rand:            rnd,
-		Tokens:          meta.NewTokenTable(),
-		Scheduler:       cfg.Scheduler,
-		MIB:             s.mib,
-		Host:            metaHost{s},
+	pm := cfg.PathManager
+	if pm == nil {
+		pm = stack.NewKernelPM(cfg.Endpoints, *cfg.Limits)
 	}
-	// meta.Listener validates a configuration completely.
-	if _, err := meta.NewListener(&s.mcfg, 1, 1); err != nil {
+	err = st.EnableMPTCP(stack.MPConfig{
+		Meta: meta.Config{
+			Subflow:         sub,
+			SendBufferSize:  cfg.SendBufferSize,
+			RecvBufferSize:  cfg.RecvBufferSize,
+			ChunkSize:       cfg.ChunkSize,
+			Checksum:        cfg.Checksum,
+			DenyJoinInitial: cfg.DenyJoinInitialAddrPort,
+			Rand:            rnd,
+			Scheduler:       cfg.Scheduler,
+			MIB:             s.mib,
+		},
+		PathManager: pm,
+		OnEvent:     s.publish,
+	})
+	if err != nil {
 		return nil, err
 	}
-	s.pm = cfg.PathManager
-	if s.pm == nil {
-		s.pm = NewKernelPM(cfg.Endpoints, *cfg.Limits)
-	}
+	s.host = socket.New(loop, st, socket.Config{Clock: cfg.Clock})
 	return s, nil
 }
 
@@ -109,7 +99,7 @@ func (s *Stack) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	var lists []*Listener
-	_ = s.host.Do(func(time.Time, *stack.Stack) {
+	_ = s.do(func(time.Time, *stack.Stack) {
 		for l := range s.lists {
 			lists = append(lists, l)
 		}
@@ -117,12 +107,15 @@ func (s *Stack) Close() error {
 	for _, l := range lists {
 		l.Close()
 	}
-	_ = s.host.Do(func(now time.Time, _ *stack.Stack) {
-		// Connections no Conn holds yet (in their handshake).
-		for _, c := range s.conns {
-			if c.sock == nil {
-				c.Abort(now)
-			}
+	_ = s.do(func(now time.Time, st *stack.Stack) {
+		// Connections that no Conn serves (closing, or never accepted).
+		var all []*stack.MPConn
+		st.MPConns(func(c *stack.MPConn) bool {
+			all = append(all, c)
+			return true
+		})
+		for _, c := range all {
+			c.Abort(now)
 		}
 	})
 	err := s.host.Close()
@@ -131,34 +124,13 @@ func (s *Stack) Close() error {
 }
 
 // do runs f on the loop with the stack.Stack and waits.
-func (s *Stack) do(f func(now time.Time, st *stack.Stack)) error {
-	return s.host.Do(f)
-}
+func (s *Stack) do(f func(now time.Time, st *stack.Stack)) error { return s.host.Do(f) }
 
 // isClosed reports whether Close was called.
 func (s *Stack) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
-}
-
-// metaHost binds and unbinds the 4-tuples of subflows (meta.Host).
-type metaHost struct{ s *Stack }
-
-var errUnknownConn = errors.New("mptcp: connection not known to the stack")
-
-func (h metaHost) BindSubflow(m *meta.Conn, local, remote netip.AddrPort) (tcp.ConnID, error) {
-	c := h.s.conns[m]
-	if c == nil {
-		return tcp.ConnID{}, errUnknownConn
-	}
-	return c.mc.Bind(local, remote)
-}
-
-func (h metaHost) UnbindSubflow(m *meta.Conn, id tcp.ConnID) {
-	if c := h.s.conns[m]; c != nil {
-		c.mc.Unbind(id)
-	}
 }
 
 // opErr wraps err for op as the net package does.

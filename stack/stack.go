@@ -110,6 +110,7 @@ type Stack struct {
 	dirty    []*entry
 	tuples   map[tcp.ConnID]*muxTuple // 4-tuples of MuxConns
 	lastTup  *muxTuple                // the tuple input found last
+	mp       *mptcpState              // MPTCP, once enabled
 	busy     int                      // depth of calls in progress
 	ipID     uint16
 	stats    Stats

@@ -1,9 +1,10 @@
-package mptcp
+package stack
 
 import (
 	"net/netip"
 	"time"
 
+	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/tcp"
 )
 
@@ -14,7 +15,7 @@ import (
 // connection through c at once (no locking: it runs where the connection
 // lives) and must not block.
 type PathManager interface {
-	HandleEvent(now time.Time, c Controller, ev Event)
+	HandleEvent(now time.Time, c Controller, ev PMEvent)
 }
 
 // Controller is a connection as a path manager sees it. Its methods may
@@ -29,7 +30,7 @@ type Controller interface {
 	// Fallback reports whether the connection runs as plain TCP.
 	Fallback() bool
 	// Info is a snapshot of the connection and its subflows.
-	Info() Info
+	Info() meta.Info
 	// Subflows lists the live subflows.
 	Subflows() []tcp.ConnID
 	// AddSubflow opens a subflow with MP_JOIN (Conn.AddSubflow).
@@ -56,16 +57,16 @@ type Controller interface {
 //   - no subflow twice between the same two addresses, and none from an
 //     address that is not the Stack's (an endpoint whose address is gone).
 type KernelPM struct {
-	endpoints []Endpoint
-	limits    Limits
+	endpoints []PMEndpoint
+	limits    PMLimits
 }
 
 var _ PathManager = (*KernelPM)(nil)
 
 // NewKernelPM returns the in-kernel path manager's rules over endpoints
 // and limits.
-func NewKernelPM(endpoints []Endpoint, limits Limits) *KernelPM {
-	return &KernelPM{endpoints: append([]Endpoint(nil), endpoints...), limits: limits}
+func NewKernelPM(endpoints []PMEndpoint, limits PMLimits) *KernelPM {
+	return &KernelPM{endpoints: append([]PMEndpoint(nil), endpoints...), limits: limits}
 }
 
 // kpmState is what KernelPM keeps of a connection.
@@ -75,23 +76,23 @@ type kpmState struct {
 }
 
 // HandleEvent implements PathManager.
-func (p *KernelPM) HandleEvent(now time.Time, c Controller, ev Event) {
+func (p *KernelPM) HandleEvent(now time.Time, c Controller, ev PMEvent) {
 	st, _ := c.State().(*kpmState)
 	switch ev.Type {
-	case EventEstablished:
+	case PMEventEstablished:
 		st = &kpmState{remotes: []netip.AddrPort{c.InitialSubflow().Remote}}
 		c.SetState(st)
 		for _, e := range p.endpoints {
 			switch {
-			case e.Flags&FlagFullmesh != 0:
+			case e.Flags&EndpointFullmesh != 0:
 				for _, r := range st.remotes {
 					p.open(now, c, e, r)
 				}
-			case e.Flags&FlagSubflow != 0:
+			case e.Flags&EndpointSubflow != 0:
 				p.open(now, c, e, c.InitialSubflow().Remote)
 			}
 		}
-	case EventAnnounced:
+	case PMEventAnnounced:
 		if st == nil || st.accepted >= p.limits.AddAddrAccepted {
 			return
 		}
@@ -103,22 +104,22 @@ func (p *KernelPM) HandleEvent(now time.Time, c Controller, ev Event) {
 		st.remotes = append(st.remotes, r)
 		mesh := false
 		for _, e := range p.endpoints {
-			if e.Flags&FlagFullmesh != 0 {
+			if e.Flags&EndpointFullmesh != 0 {
 				mesh = true
 				p.open(now, c, e, r)
 			}
 		}
 		if !mesh {
-			p.open(now, c, Endpoint{}, r)
+			p.open(now, c, PMEndpoint{}, r)
 		}
-	case EventClosed:
+	case PMEventClosed:
 		c.SetState(nil)
 	}
 }
 
 // open adds a subflow from endpoint e (the zero Endpoint: the route's
 // address) to remote, within the limits.
-func (p *KernelPM) open(now time.Time, c Controller, e Endpoint, remote netip.AddrPort) {
+func (p *KernelPM) open(now time.Time, c Controller, e PMEndpoint, remote netip.AddrPort) {
 	subs := c.Subflows()
 	if len(subs)-1 >= p.limits.Subflows {
 		return
@@ -131,5 +132,71 @@ func (p *KernelPM) open(now time.Time, c Controller, e Endpoint, remote netip.Ad
 			return
 		}
 	}
-	_, _ = c.AddSubflow(now, netip.AddrPortFrom(e.Addr, 0), remote, e.Flags&FlagBackup != 0)
+	_, _ = c.AddSubflow(now, netip.AddrPortFrom(e.Addr, 0), remote, e.Flags&EndpointBackup != 0)
 }
+
+// EndpointFlags are the flags of a PMEndpoint, Linux's
+// MPTCP_PM_ADDR_FLAG_* bits.
+type EndpointFlags uint32
+
+// Endpoint flags.
+const (
+	// EndpointSignal: announce the address to peers with ADD_ADDR.
+	EndpointSignal EndpointFlags = 1 << 0
+	// EndpointSubflow: open a subflow from the address once a connection is
+	// established.
+	EndpointSubflow EndpointFlags = 1 << 1
+	// EndpointBackup: subflows from the address are backups (flag B,
+	// MP_PRIO).
+	EndpointBackup EndpointFlags = 1 << 2
+	// EndpointFullmesh: a subflow from the address to every address of the
+	// peer (its initial one and those it announces).
+	EndpointFullmesh EndpointFlags = 1 << 3
+)
+
+// String lists the flags as ip mptcp does ("subflow backup").
+func (f EndpointFlags) String() string {
+	var s string
+	for _, n := range []struct {
+		f    EndpointFlags
+		name string
+	}{{EndpointSignal, "signal"}, {EndpointSubflow, "subflow"}, {EndpointBackup, "backup"}, {EndpointFullmesh, "fullmesh"}} {
+		if f&n.f != 0 {
+			if s != "" {
+				s += " "
+			}
+			s += n.name
+		}
+	}
+	return s
+}
+
+// PMEndpoint is a local address the in-kernel path manager uses, as an
+// `ip mptcp endpoint`.
+type PMEndpoint struct {
+	// ID is the address ID (RFC 8684 §3.4.1), 1–255; 0 picks the lowest
+	// free one.
+	ID uint8
+	// Addr is the local address; it must belong to the Stack when used.
+	Addr netip.Addr
+	// Port is announced with a signal endpoint (0: the connection's).
+	Port  uint16
+	Flags EndpointFlags
+}
+
+// PMLimits bound the in-kernel path manager, as `ip mptcp limits`.
+type PMLimits struct {
+	// Subflows bounds the additional subflows of a connection (Linux
+	// default 2, at most 8).
+	Subflows int
+	// AddAddrAccepted bounds the addresses announced by the peer that
+	// subflows are opened to (Linux default 0, at most 8).
+	AddAddrAccepted int
+}
+
+// Linux's defaults and maxima.
+const (
+	DefaultLimitSubflows        = 2
+	DefaultLimitAddAddrAccepted = 0
+	MaxLimit                    = 8 // MPTCP_PM_ADDR_MAX
+)

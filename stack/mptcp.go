@@ -1,0 +1,514 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/gomptcp/mptcp/meta"
+	"github.com/gomptcp/mptcp/tcp"
+)
+
+// MPTCP errors.
+var (
+	// ErrMPTCPDisabled: EnableMPTCP was not called.
+	ErrMPTCPDisabled = errors.New("stack: MPTCP not enabled")
+	// ErrNotMPTCP: the operation needs MPTCP and the connection runs as
+	// plain TCP (RFC 8684 §3.7).
+	ErrNotMPTCP = errors.New("stack: connection is plain TCP")
+)
+
+// MPConfig configures the Stack's MPTCP (EnableMPTCP).
+type MPConfig struct {
+	// Meta is the template of every connection's engine configuration.
+	// The Stack sets its Host, and its Tokens and MIB when nil (one of
+	// each for the Stack); a zero Subflow.ISNKey is the Stack's.
+	Meta meta.Config
+	// PathManager decides subflows and announcements (nil: none).
+	PathManager PathManager
+	// OnEvent, if set, hears of every PMEvent, before the path manager.
+	OnEvent func(now time.Time, ev PMEvent)
+}
+
+// mptcpState is the Stack's MPTCP side.
+type mptcpState struct {
+	cfg   MPConfig
+	conns map[*meta.Conn]*MPConn
+}
+
+// EnableMPTCP turns on the Stack's MPTCP: DialMPTCP and ListenMPTCP. The
+// configuration is checked completely.
+func (s *Stack) EnableMPTCP(cfg MPConfig) error {
+	m := &cfg.Meta
+	if m.Subflow.ISNKey == ([16]byte{}) {
+		m.Subflow.ISNKey = s.isnKey
+	}
+	if m.Tokens == nil {
+		m.Tokens = meta.NewTokenTable()
+	}
+	if m.MIB == nil {
+		m.MIB = new(meta.MIB)
+	}
+	m.Host = mpHost{s}
+	if _, err := meta.NewListener(m, 1, 1); err != nil {
+		return err
+	}
+	s.mp = &mptcpState{cfg: cfg, conns: make(map[*meta.Conn]*MPConn)}
+	return nil
+}
+
+// MIB returns the MPTCP counters (nil before EnableMPTCP).
+func (s *Stack) MIB() *meta.MIB {
+	if s.mp == nil {
+		return nil
+	}
+	return s.mp.cfg.Meta.MIB
+}
+
+// MPConns calls fn for every MPTCP connection of the Stack, in no
+// particular order, until fn returns false.
+func (s *Stack) MPConns(fn func(*MPConn) bool) {
+	if s.mp == nil {
+		return
+	}
+	for _, c := range s.mp.conns {
+		if !fn(c) {
+			return
+		}
+	}
+}
+
+// mpHost binds and unbinds the 4-tuples of subflows (meta.Host).
+type mpHost struct{ s *Stack }
+
+var errUnknownMPConn = errors.New("stack: MPTCP connection not known to the stack")
+
+func (h mpHost) BindSubflow(m *meta.Conn, local, remote netip.AddrPort) (tcp.ConnID, error) {
+	c := h.s.mp.conns[m]
+	if c == nil {
+		return tcp.ConnID{}, errUnknownMPConn
+	}
+	return c.mc.Bind(local, remote)
+}
+
+func (h mpHost) UnbindSubflow(m *meta.Conn, id tcp.ConnID) {
+	if c := h.s.mp.conns[m]; c != nil {
+		c.mc.Unbind(id)
+	}
+}
+
+// MPConn is an MPTCP connection of a Stack: a meta.Conn, its subflows'
+// 4-tuples (a MuxConn) and its path manager's view. It is the Controller
+// path managers act through. Like Conn, its methods must be called from
+// the goroutine that drives the Stack; the ones that take now send what
+// they make ready.
+type MPConn struct {
+	s       *Stack
+	m       *meta.Conn
+	mc      *MuxConn
+	parent  *MPListener // until accepted
+	initial tcp.ConnID
+	token   uint32
+	server  bool
+	onEvent func(now time.Time, c *MPConn, ev meta.Event)
+
+	created     bool // PMEventCreated was published
+	established bool // meta.EventEstablished seen
+	fully       bool // PMEventEstablished was published
+	queued      bool // in the parent's accept queue
+	closed      bool
+	subs        map[tcp.ConnID]bool // subflows reported established
+	pmState     any
+}
+
+var _ Controller = (*MPConn)(nil)
+
+// MPDialOptions are the options of DialMPTCP.
+type MPDialOptions struct {
+	// Local binds the initial subflow's local address and/or port.
+	Local netip.AddrPort
+	// OnEvent, if set, receives every event of the engine.
+	OnEvent func(now time.Time, c *MPConn, ev meta.Event)
+}
+
+// DialMPTCP opens an MPTCP connection to remote: the SYN with MP_CAPABLE
+// (RFC 8684 §3.1) is sent before it returns. The outcome arrives as
+// meta.EventEstablished (possibly after a fallback to TCP) or
+// meta.EventClosed.
+func (s *Stack) DialMPTCP(now time.Time, remote netip.AddrPort, opts *MPDialOptions) (*MPConn, error) {
+	if s.mp == nil {
+		return nil, ErrMPTCPDisabled
+	}
+	if opts == nil {
+		opts = &MPDialOptions{}
+	}
+	c := s.newMPConn(false)
+	c.onEvent = opts.OnEvent
+	id, err := c.mc.Bind(opts.Local, remote)
+	if err != nil {
+		c.mc.Release()
+		return nil, err
+	}
+	cfg := s.mp.cfg.Meta
+	m, err := meta.Dial(now, &cfg, id)
+	if err != nil {
+		c.mc.Release()
+		return nil, err
+	}
+	s.stats.ActiveOpens++
+	c.attach(now, m, id)
+	c.Flush(now)
+	return c, nil
+}
+
+func (s *Stack) newMPConn(server bool) *MPConn {
+	c := &MPConn{s: s, server: server, subs: make(map[tcp.ConnID]bool)}
+	c.mc = s.NewMux(nil, c.onPoll)
+	return c
+}
+
+// attach completes c with its engine and files it.
+func (c *MPConn) attach(now time.Time, m *meta.Conn, initial tcp.ConnID) {
+	c.m, c.initial, c.token = m, initial, m.Token()
+	c.mc.SetMux(m)
+	c.s.mp.conns[m] = c
+	if !m.Fallback() && m.Token() != 0 {
+		c.created = true
+		c.publish(now, PMEvent{Type: PMEventCreated, Local: initial.Local, Remote: initial.Remote})
+	}
+}
+
+// Meta returns the engine. After calling a method that changes it, call
+// Flush.
+func (c *MPConn) Meta() *meta.Conn { return c.m }
+
+// Stack returns the Stack.
+func (c *MPConn) Stack() *Stack { return c.s }
+
+// Flush sends what the engine has ready and dispatches its events.
+func (c *MPConn) Flush(now time.Time) { c.mc.Flush(now) }
+
+// SetOnEvent replaces the callback that receives the engine's events.
+func (c *MPConn) SetOnEvent(fn func(now time.Time, c *MPConn, ev meta.Event)) { c.onEvent = fn }
+
+// Read copies received data into p (meta.Conn.Read).
+func (c *MPConn) Read(now time.Time, p []byte) (int, error) {
+	n, err := c.m.Read(p)
+	if n > 0 {
+		c.Flush(now)
+	}
+	return n, err
+}
+
+// Write queues what the send buffer holds of p (meta.Conn.Write).
+func (c *MPConn) Write(now time.Time, p []byte) (int, error) {
+	n, err := c.m.Write(p)
+	if n > 0 {
+		c.Flush(now)
+	}
+	return n, err
+}
+
+// CloseWrite sends a DATA_FIN after the queued data.
+func (c *MPConn) CloseWrite(now time.Time) error {
+	err := c.m.CloseWrite()
+	c.Flush(now)
+	return err
+}
+
+// Close closes the connection (meta.Conn.Close).
+func (c *MPConn) Close(now time.Time) error {
+	err := c.m.Close()
+	c.Flush(now)
+	return err
+}
+
+// Abort resets every subflow (meta.Conn.Abort).
+func (c *MPConn) Abort(now time.Time) {
+	c.m.Abort()
+	c.Flush(now)
+}
+
+// Err returns why the connection failed, or nil.
+func (c *MPConn) Err() error { return c.m.Err() }
+
+// Readable is the number of bytes Read can return now.
+func (c *MPConn) Readable() int { return c.m.Readable() }
+
+// WriteSpace is the room left in the send buffer.
+func (c *MPConn) WriteSpace() int { return c.m.WriteSpace() }
+
+// Released reports whether the connection ended and left the tables.
+func (c *MPConn) Released() bool { return c.closed }
+
+// LocalAddr and RemoteAddr are the initial subflow's addresses.
+func (c *MPConn) LocalAddr() netip.AddrPort  { return c.initial.Local }
+func (c *MPConn) RemoteAddr() netip.AddrPort { return c.initial.Remote }
+
+// The Controller methods.
+
+func (c *MPConn) Token() uint32              { return c.token }
+func (c *MPConn) ServerSide() bool           { return c.server }
+func (c *MPConn) InitialSubflow() tcp.ConnID { return c.initial }
+func (c *MPConn) Info() meta.Info            { return c.m.Info() }
+func (c *MPConn) Fallback() bool             { return c.m.Fallback() }
+func (c *MPConn) State() any                 { return c.pmState }
+func (c *MPConn) SetState(v any)             { c.pmState = v }
+func (c *MPConn) LocalAddrs() []netip.Prefix { return c.s.Addrs() }
+func (c *MPConn) IsLocal(a netip.Addr) bool  { return c.s.IsLocal(a) }
+func (c *MPConn) Subflows() []tcp.ConnID     { return c.m.Subflows() }
+
+// AddSubflow opens a subflow from local to remote with MP_JOIN (RFC 8684
+// §3.2); a zero local address is the route's, a zero port ephemeral.
+func (c *MPConn) AddSubflow(now time.Time, local, remote netip.AddrPort, backup bool) (tcp.ConnID, error) {
+	if c.m.Fallback() {
+		return tcp.ConnID{}, ErrNotMPTCP
+	}
+	id, err := c.m.AddSubflow(now, local, remote, backup)
+	c.Flush(now)
+	return id, err
+}
+
+// onPoll reads the engine's events after each poll.
+func (c *MPConn) onPoll(now time.Time, _ *MuxConn) {
+	for {
+		ev, ok := c.m.NextEvent()
+		if !ok {
+			break
+		}
+		c.handle(now, ev)
+	}
+	// Linux's MPTCP_EVENT_ESTABLISHED: fully established (RFC 8684
+	// §3.1), when subflows can join.
+	if !c.fully && !c.closed && c.m.FullyEstablished() {
+		c.fully = true
+		c.subs[c.initial] = true
+		c.publish(now, PMEvent{Type: PMEventEstablished, Local: c.initial.Local, Remote: c.initial.Remote})
+	}
+}
+
+// handle turns an engine event into PMEvents and passes it on.
+func (c *MPConn) handle(now time.Time, ev meta.Event) {
+	switch ev.Kind {
+	case meta.EventEstablished:
+		c.established = true
+		if c.token == 0 {
+			c.token = c.m.Token()
+		}
+		if !c.m.Fallback() && !c.created {
+			c.created = true
+			c.publish(now, PMEvent{Type: PMEventCreated, Local: c.initial.Local, Remote: c.initial.Remote})
+		}
+	case meta.EventSubflowEstablished:
+		if ev.ID != c.initial && !c.subs[ev.ID] {
+			c.subs[ev.ID] = true
+			c.subflowEvent(now, PMEventSubflowEstablished, ev.ID, nil)
+		}
+	case meta.EventSubflowClosed:
+		if c.subs[ev.ID] && ev.ID != c.initial {
+			delete(c.subs, ev.ID)
+			c.subflowEvent(now, PMEventSubflowClosed, ev.ID, ev.Err)
+		}
+	case meta.EventClosed:
+		c.closed = true
+		if c.created {
+			c.publish(now, PMEvent{Type: PMEventClosed, Local: c.initial.Local, Remote: c.initial.Remote, Err: ev.Err})
+		}
+		c.mc.Release()
+		delete(c.s.mp.conns, c.m)
+		if c.parent != nil {
+			c.parent.gone(c)
+		}
+	}
+	if c.onEvent != nil {
+		c.onEvent(now, c, ev)
+	}
+	if ev.Kind == meta.EventEstablished && c.parent != nil {
+		c.parent.established(now)
+	}
+}
+
+// subflowEvent publishes a subflow event for subflow id.
+func (c *MPConn) subflowEvent(now time.Time, t PMEventType, id tcp.ConnID, err error) {
+	ev := PMEvent{Type: t, Local: id.Local, Remote: id.Remote, Err: err}
+	for _, sf := range c.m.Info().Subflow {
+		if sf.ID == id {
+			ev.LocalID, ev.RemoteID, ev.Backup = sf.LocalID, sf.RemoteID, sf.Backup || sf.RemoteBackup
+		}
+	}
+	c.publish(now, ev)
+}
+
+// publish fills in the connection's part of ev and hands it to
+// MPConfig.OnEvent and the path manager.
+func (c *MPConn) publish(now time.Time, ev PMEvent) {
+	ev.Time, ev.Token, ev.ServerSide = now, c.token, c.server
+	cfg := &c.s.mp.cfg
+	if cfg.OnEvent != nil {
+		cfg.OnEvent(now, ev)
+	}
+	if cfg.PathManager != nil && (!c.closed || ev.Type == PMEventClosed) {
+		cfg.PathManager.HandleEvent(now, c, ev)
+	}
+}
+
+// MPListener is an MPTCP listener of a Stack: it accepts MPTCP
+// connections and plain TCP ones alike (a SYN without MP_CAPABLE makes a
+// connection that is plain TCP from the start, RFC 8684 §3.7), and new
+// subflows of its connections (MP_JOIN, §3.2).
+type MPListener struct {
+	s        *Stack
+	sl       *Listener
+	ml       *meta.Listener
+	kids     []*MPConn // in their handshake
+	queue    []*MPConn // established, waiting for Accept
+	onEvent  func(now time.Time, c *MPConn, ev meta.Event)
+	onAccept func(now time.Time, l *MPListener)
+	closed   bool
+}
+
+// MPListenOptions are the options of ListenMPTCP.
+type MPListenOptions struct {
+	// Backlog bounds the connections in their handshake plus those
+	// waiting for Accept (default DefaultBacklog).
+	Backlog int
+	// OnEvent, if set, becomes the OnEvent callback of every connection
+	// the listener makes.
+	OnEvent func(now time.Time, c *MPConn, ev meta.Event)
+	// OnAccept, if set, is called each time a connection becomes ready
+	// for Accept.
+	OnAccept func(now time.Time, l *MPListener)
+}
+
+// ListenMPTCP opens an MPTCP listener on local (see Listen for the
+// address).
+func (s *Stack) ListenMPTCP(now time.Time, local netip.AddrPort, opts *MPListenOptions) (*MPListener, error) {
+	if s.mp == nil {
+		return nil, ErrMPTCPDisabled
+	}
+	if opts == nil {
+		opts = &MPListenOptions{}
+	}
+	backlog := opts.Backlog
+	if backlog <= 0 {
+		backlog = DefaultBacklog
+	}
+	l := &MPListener{s: s, onEvent: opts.OnEvent, onAccept: opts.OnAccept}
+	sl, err := s.ListenMux(local, l.input)
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.mp.cfg.Meta
+	ml, err := meta.NewListener(&cfg, sl.Port(), backlog)
+	if err != nil {
+		sl.Close(now)
+		return nil, fmt.Errorf("stack: MPTCP listener: %w", err)
+	}
+	l.sl, l.ml = sl, ml
+	s.mp.publishListener(now, PMEventListenerCreated, sl.Addr())
+	return l, nil
+}
+
+func (mp *mptcpState) publishListener(now time.Time, t PMEventType, a netip.AddrPort) {
+	if mp.cfg.OnEvent != nil {
+		mp.cfg.OnEvent(now, PMEvent{Type: t, Time: now, Local: a})
+	}
+}
+
+// Addr returns the listening address and port.
+func (l *MPListener) Addr() netip.AddrPort { return l.sl.Addr() }
+
+// Port returns the listening port.
+func (l *MPListener) Port() uint16 { return l.sl.Port() }
+
+// Meta returns the engine's listener (for its counters).
+func (l *MPListener) Meta() *meta.Listener { return l.ml }
+
+// SetOnAccept replaces the callback that hears of ready connections.
+func (l *MPListener) SetOnAccept(fn func(now time.Time, l *MPListener)) { l.onAccept = fn }
+
+// Ready is the number of connections waiting for Accept.
+func (l *MPListener) Ready() int { return len(l.queue) }
+
+// input hands a segment for the listening port to the engine's listener
+// (MuxListenFunc).
+func (l *MPListener) input(now time.Time, id tcp.ConnID, seg *tcp.Segment) (*MuxConn, tcp.Segment, bool) {
+	m, reply, hasReply := l.ml.Input(now, id, seg)
+	if m == nil {
+		return nil, reply, hasReply
+	}
+	s := l.s
+	c := s.mp.conns[m]
+	if c == nil {
+		// A new connection (MP_CAPABLE, or plain TCP).
+		c = s.newMPConn(true)
+		c.parent, c.onEvent = l, l.onEvent
+		l.kids = append(l.kids, c)
+		c.attach(now, m, id)
+	}
+	return c.mc, reply, hasReply
+}
+
+// established moves the connections the engine's listener has ready
+// into the accept queue.
+func (l *MPListener) established(now time.Time) {
+	n := len(l.queue)
+	for {
+		m, ok := l.ml.Accept()
+		if !ok {
+			break
+		}
+		c := l.s.mp.conns[m]
+		if c == nil || c.queued || c.parent != l {
+			continue
+		}
+		c.queued = true
+		if i := slices.Index(l.kids, c); i >= 0 {
+			l.kids = slices.Delete(l.kids, i, i+1)
+		}
+		l.queue = append(l.queue, c)
+	}
+	if len(l.queue) > n && l.onAccept != nil {
+		l.onAccept(now, l)
+	}
+}
+
+// gone forgets a connection that ended before it was queued. A queued
+// one stays: Accept hands it out with what it received and its error.
+func (l *MPListener) gone(c *MPConn) {
+	if i := slices.Index(l.kids, c); i >= 0 {
+		l.kids = slices.Delete(l.kids, i, i+1)
+	}
+}
+
+// Accept returns the oldest established connection not accepted yet.
+func (l *MPListener) Accept() (*MPConn, bool) {
+	if len(l.queue) == 0 {
+		return nil, false
+	}
+	c := l.queue[0]
+	l.queue = slices.Delete(l.queue, 0, 1)
+	c.parent = nil
+	return c, true
+}
+
+// Close stops listening and resets the connections not accepted yet.
+func (l *MPListener) Close(now time.Time) error {
+	if l.closed {
+		return ErrListenerClosed
+	}
+	l.closed = true
+	l.sl.Close(now)
+	kids := append(l.kids, l.queue...)
+	l.kids, l.queue = nil, nil
+	for _, c := range kids {
+		c.parent = nil
+		c.m.Abort()
+		c.s.markDirty(&c.mc.entry)
+	}
+	l.s.mp.publishListener(now, PMEventListenerClosed, l.sl.Addr())
+	l.s.flush(now)
+	return nil
+}

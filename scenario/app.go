@@ -27,7 +27,9 @@ type flowApp struct {
 	recvSt *stack.Stack
 
 	// Sender.
-	snd         *stack.Conn
+	snd         flowConn
+	sndMP       *stack.MPConn // snd, for an MPTCP flow
+	subflowErrs int           // subflows that could not be opened
 	start       time.Duration
 	established time.Duration
 	sent        int64
@@ -35,7 +37,8 @@ type flowApp struct {
 	closed      bool // Close called
 
 	// Receiver.
-	rcv      *stack.Conn
+	rcv      flowConn
+	rcvMP    *stack.MPConn // rcv, for an MPTCP flow
 	received int64
 	first    time.Duration
 	last     time.Duration
@@ -45,6 +48,15 @@ type flowApp struct {
 
 	err     error
 	samples []int64
+}
+
+// flowConn is a connection of either kind: *stack.Conn or *stack.MPConn.
+type flowConn interface {
+	Read(now time.Time, p []byte) (int, error)
+	Write(now time.Time, p []byte) (int, error)
+	Close(now time.Time) error
+	Abort(now time.Time)
+	Released() bool
 }
 
 func newFlowApp(r *Runner, idx int) *flowApp {
@@ -64,6 +76,9 @@ func newFlowApp(r *Runner, idx int) *flowApp {
 
 // listen opens the receiver's listener, before the run starts.
 func (a *flowApp) listen() error {
+	if a.spec.MPTCP {
+		return a.listenMPTCP()
+	}
 	_, err := a.recvSt.Listen(a.dst, &stack.ListenOptions{
 		Config:   &a.cfg,
 		OnEvent:  a.receiverEvent,
@@ -74,6 +89,10 @@ func (a *flowApp) listen() error {
 
 // dial connects the sender; it runs at the flow's start time.
 func (a *flowApp) dial(now time.Time) {
+	if a.spec.MPTCP {
+		a.dialMPTCP(now)
+		return
+	}
 	c, err := a.sendSt.Dial(now, a.dst, &stack.DialOptions{
 		Local:   netip.AddrPortFrom(a.src, 0),
 		Config:  &a.cfg,
@@ -99,16 +118,21 @@ func (a *flowApp) finished() bool { return a.done || a.err != nil }
 func (a *flowApp) senderEvent(now time.Time, c *stack.Conn, ev tcp.Event) {
 	switch ev.Kind {
 	case tcp.EventEstablished:
-		a.established = a.r.offset(now)
-		if d := a.spec.Duration; a.spec.Bytes == 0 && d > 0 {
-			a.r.net.AfterFunc(d, func() { a.stop(a.r.net.Now()) })
-		}
-		a.pump(now)
+		a.onEstablished(now)
 	case tcp.EventWritable:
 		a.pump(now)
 	case tcp.EventClosed:
 		a.fail(ev.Err)
 	}
+}
+
+// onEstablished starts writing.
+func (a *flowApp) onEstablished(now time.Time) {
+	a.established = a.r.offset(now)
+	if d := a.spec.Duration; a.spec.Bytes == 0 && d > 0 {
+		a.r.net.AfterFunc(d, func() { a.stop(a.r.net.Now()) })
+	}
+	a.pump(now)
 }
 
 // pump writes the flow's stream until the send buffer is full or all is
@@ -146,7 +170,7 @@ func (a *flowApp) pump(now time.Time) {
 // then the stream ends.
 func (a *flowApp) stop(now time.Time) {
 	a.stopWriting = true
-	if a.snd != nil && a.snd.State() != tcp.StateClosed {
+	if a.snd != nil && !a.snd.Released() {
 		a.pump(now)
 	}
 }
@@ -161,7 +185,7 @@ func (a *flowApp) accept(now time.Time, l *stack.Listener) {
 			a.rcv = c
 			continue
 		}
-		if c != a.rcv {
+		if flowConn(c) != a.rcv {
 			a.fail(errExtraConn)
 			c.Abort(now)
 		}
@@ -174,7 +198,7 @@ func (a *flowApp) receiverEvent(now time.Time, c *stack.Conn, ev tcp.Event) {
 	if a.rcv == nil {
 		a.rcv = c // events flow from the SYN on, before OnAccept
 	}
-	if c != a.rcv {
+	if flowConn(c) != a.rcv {
 		return
 	}
 	switch ev.Kind {
@@ -243,12 +267,23 @@ func (a *flowApp) result(interval time.Duration) FlowResult {
 
 		SampleInterval: interval,
 	}
-	if a.snd != nil {
-		f.Sender = a.snd.Info()
+	switch {
+	case a.sndMP != nil:
+		in := a.sndMP.Info()
+		f.SenderMPTCP = &in
+		f.Sender = initialInfo(&in)
+		f.CC = f.Sender.CongestionControl
+	case a.snd != nil:
+		f.Sender = a.snd.(*stack.Conn).Info()
 		f.CC = f.Sender.CongestionControl
 	}
-	if a.rcv != nil {
-		f.Receiver = a.rcv.Info()
+	switch {
+	case a.rcvMP != nil:
+		in := a.rcvMP.Info()
+		f.ReceiverMPTCP = &in
+		f.Receiver = initialInfo(&in)
+	case a.rcv != nil:
+		f.Receiver = a.rcv.(*stack.Conn).Info()
 	}
 	return f
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gomptcp/mptcp/link/impair"
+	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/tcp"
 )
 
@@ -49,7 +50,13 @@ type FlowResult struct {
 	Err error
 	// Sender and Receiver are snapshots of the two connections at the end
 	// of the run (their retransmission counters, RTT, windows, …).
+	// For an MPTCP flow they sum the counters of the subflows alive at
+	// the end and take the rest (RTT, windows, congestion controller)
+	// from the first of them; SenderMPTCP and ReceiverMPTCP hold the
+	// connection-level snapshots.
 	Sender, Receiver tcp.Info
+	// SenderMPTCP and ReceiverMPTCP are set for MPTCP flows.
+	SenderMPTCP, ReceiverMPTCP *meta.Info
 	// Samples[k] is Received at (k+1)·SampleInterval.
 	Samples        []int64
 	SampleInterval time.Duration
@@ -190,13 +197,43 @@ func (r *Result) LinkTable() *Table {
 	return t
 }
 
-// String renders the result as text: a heading, the flow table and the
-// link table.
+// MPTCPTable renders one row per MPTCP flow, from the sender's view:
+// subflows ever created and alive at the end, whether the connection fell
+// back to TCP, whether DSS checksums were on, the chunks and bytes
+// reinjected, and the bytes each live subflow had acknowledged.
+func (r *Result) MPTCPTable() *Table {
+	t := &Table{Header: []string{"flow", "subflows", "alive", "fallback", "csum", "reinj", "reinj-bytes", "acked-per-subflow"}}
+	for i := range r.Flows {
+		f := &r.Flows[i]
+		in := f.SenderMPTCP
+		if in == nil {
+			continue
+		}
+		var per []string
+		for _, sf := range in.Subflow {
+			per = append(per, strconv.FormatUint(sf.TCP.BytesAcked, 10))
+		}
+		if len(per) == 0 {
+			per = []string{"-"}
+		}
+		t.Add(f.Name, strconv.Itoa(in.SubflowsTotal), strconv.Itoa(len(in.Subflow)),
+			strconv.FormatBool(in.Flags&meta.InfoFlagFallback != 0), strconv.FormatBool(in.CsumEnabled),
+			strconv.FormatUint(in.Retransmits, 10), strconv.FormatUint(in.BytesRetrans, 10), strings.Join(per, "/"))
+	}
+	return t
+}
+
+// String renders the result as text: a heading, the flow table, the MPTCP
+// table when a flow is MPTCP, and the link table.
 func (r *Result) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "scenario %s seed %d end %s\n\n", r.Name, r.Seed, formatSeconds(r.End))
 	b.WriteString(r.FlowTable().String())
 	b.WriteByte('\n')
+	if mt := r.MPTCPTable(); len(mt.Rows) > 0 {
+		b.WriteString(mt.String())
+		b.WriteByte('\n')
+	}
 	b.WriteString(r.LinkTable().String())
 	return b.String()
 }

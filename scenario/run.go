@@ -70,6 +70,9 @@ func Start(s *Scenario) (*Runner, error) {
 	if err := r.attach(); err != nil {
 		return nil, err
 	}
+	if err := r.enableMPTCP(); err != nil {
+		return nil, err
+	}
 	for i := range s.Flows {
 		a := newFlowApp(r, i)
 		from, _ := s.endpoint(s.Flows[i].From)
@@ -221,7 +224,16 @@ func (r *Runner) Result() *Result {
 			LinkResult{Link: l.Name, From: l.B, To: l.A, Stats: sl.BA().Stats()})
 	}
 	for _, h := range r.spec.Hosts {
-		res.Hosts = append(res.Hosts, HostResult{Name: h, Sim: r.top.hosts[h].Stats(), Stack: r.stacks[h].Stats()})
+		hr := HostResult{Name: h, Sim: r.top.hosts[h].Stats(), Stack: r.stacks[h].Stats()}
+		if m := r.stacks[h].MIB(); m != nil {
+			hr.MIB = map[string]int64{}
+			for k, v := range m.Snapshot() {
+				if v != 0 {
+					hr.MIB[k] = v
+				}
+			}
+		}
+		res.Hosts = append(res.Hosts, hr)
 	}
 	return res
 }
@@ -232,4 +244,7 @@ type HostResult struct {
 	Name  string
 	Sim   sim.HostStats
 	Stack stack.Stats
+	// MIB holds the host's MPTCP counters by Linux's MPTcpExt names
+	// (only those that are not zero), when a flow is MPTCP.
+	MIB map[string]int64
 }

@@ -39,6 +39,8 @@ type Scenario struct {
 	// SampleInterval is the spacing of the delivered-bytes samples kept
 	// for each flow (default DefaultSampleInterval).
 	SampleInterval time.Duration
+	// MPTCP configures the hosts' MPTCP, for flows with MPTCP set.
+	MPTCP MPTCP
 }
 
 // Defaults.
@@ -87,6 +89,31 @@ type Flow struct {
 	Config tcp.Config
 	// Port is the receiver's listening port (default FirstPort + index).
 	Port uint16
+
+	// MPTCP makes the flow an MPTCP connection (RFC 8684) between
+	// stacks configured by Scenario.MPTCP; Config is then the template of
+	// every subflow's TCP configuration.
+	MPTCP bool
+	// Subflows are the additional subflows the sender opens (MP_JOIN)
+	// once the connection is fully established, in order.
+	Subflows []Subflow
+}
+
+// Subflow is an additional subflow of an MPTCP flow: From is the sender's
+// "host/link" (its address on that link), To the receiver's (its address
+// on that link, at the flow's port).
+type Subflow struct {
+	From, To string
+	Backup   bool
+}
+
+// MPTCP configures the MPTCP of every host of a scenario that has MPTCP
+// flows.
+type MPTCP struct {
+	// Checksum requests DSS checksums (RFC 8684 §3.3.1).
+	Checksum bool
+	// ChunkSize is the largest DSS mapping (default meta's).
+	ChunkSize int
 }
 
 // EventKind says what an Event does to a link.
@@ -245,6 +272,19 @@ func (s *Scenario) Validate() error {
 		}
 		if from.host == to.host {
 			return specErr("flow %q: From and To are the same host %q", f.Name, from.host)
+		}
+		if len(f.Subflows) > 0 && !f.MPTCP {
+			return specErr("flow %q: Subflows without MPTCP", f.Name)
+		}
+		for k, sf := range f.Subflows {
+			sfrom, err := s.endpoint(sf.From)
+			if err != nil || sfrom.host != from.host {
+				return specErr("flow %q: subflow %d: From %q is not an endpoint of %q", f.Name, k, sf.From, from.host)
+			}
+			sto, err := s.endpoint(sf.To)
+			if err != nil || sto.host != to.host {
+				return specErr("flow %q: subflow %d: To %q is not an endpoint of %q", f.Name, k, sf.To, to.host)
+			}
 		}
 		switch {
 		case f.Bytes < 0:

@@ -9,7 +9,9 @@
 //   - SeqRandomizer shifts TCP sequence numbers by a random offset per flow
 //     and direction, and acknowledgments and SACK blocks back;
 //   - Splitter cuts TCP segments into smaller ones;
-//   - Coalescer merges consecutive TCP segments of a flow into larger ones.
+//   - Coalescer merges consecutive TCP segments of a flow into larger ones;
+//   - Rewriter changes TCP payload bytes and fixes the checksum, as an
+//     application-level gateway does (only the DSS checksum can tell).
 //
 // Each is one value that can be placed on both directions of a link (it
 // tells the directions apart from the packets themselves). Checksums are

@@ -23,6 +23,7 @@ func boxes(t testing.TB) []link.Middleware {
 	return []link.Middleware{
 		middlebox.NewStripper(middlebox.StripSYN),
 		middlebox.NewStripper(middlebox.StripAll),
+		middlebox.NewRewriter(middlebox.RewriterConfig{Skip: 1}),
 		n,
 		middlebox.NewSeqRandomizer(1),
 		middlebox.NewSplitter(7),

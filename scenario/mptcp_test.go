@@ -1,0 +1,317 @@
+package scenario_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomptcp/mptcp/link"
+	"github.com/gomptcp/mptcp/link/impair"
+	"github.com/gomptcp/mptcp/link/middlebox"
+	"github.com/gomptcp/mptcp/meta"
+	"github.com/gomptcp/mptcp/scenario"
+)
+
+// randomPathImpairment draws a path direction for multipath runs: the
+// impairments of randomImpairment, always rate-limited (paths differ).
+func randomPathImpairment(rng *rand.Rand) impair.Config {
+	c := randomImpairment(rng)
+	if c.Rate == 0 {
+		c.Rate = 1_000_000 + rng.Int64N(50_000_000)
+		c.QueuePackets = 8 + rng.IntN(100)
+	}
+	return c
+}
+
+// TestMPTCPTransfersExact runs an MPTCP transfer (64 KiB to 1 MiB,
+// log-uniform; up to 4 MiB with -scenario.long) for each of 200 seeds (2000 with -scenario.long),
+// alternately over 2 and 4 paths whose directions have random
+// impairments (loss, bursts, reordering, duplication, jitter, corruption,
+// small queues), with DSS checksums on every other seed and a path that
+// flaps (down then up) during the transfer on every third. Every transfer
+// must deliver exactly the bytes sent, in order, without error.
+func TestMPTCPTransfersExact(t *testing.T) {
+	t.Parallel()
+	seeds, maxLog := 200, 20.0
+	if *long {
+		seeds, maxLog = 2000, 22
+	}
+	var total struct {
+		loss, dup, reorder, corrupt, flaps uint64
+		joined, reinjected, bytes          uint64
+	}
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		rng := rand.New(rand.NewPCG(seed, 0x3a7c0ffe))
+		n := 2 + 2*int(seed%2)
+		paths := make([][2]impair.Config, n)
+		for i := range paths {
+			paths[i] = [2]impair.Config{randomPathImpairment(rng), randomPathImpairment(rng)}
+		}
+		s := scenario.Parallel(paths...)
+		s.Name = fmt.Sprintf("mptcp-%d", seed)
+		s.Seed = seed
+		s.Limit = 30 * time.Minute
+		s.MPTCP.Checksum = seed%2 == 0
+		bytes := int64(math.Exp2(16 + rng.Float64()*(maxLog-16)))
+		f := scenario.MPTCPFlow("f", n, bytes)
+		f.Config = randomTCP(rng)
+		s.Flows = []scenario.Flow{f}
+		if seed%3 == 0 {
+			p := fmt.Sprintf("p%d", 1+rng.IntN(n))
+			down := time.Duration(rng.Int64N(int64(2 * time.Second)))
+			s.Events = append(s.Events,
+				scenario.Event{At: down, Link: p, Kind: scenario.LinkDown},
+				scenario.Event{At: down + time.Duration(rng.Int64N(int64(3*time.Second))), Link: p, Kind: scenario.LinkUp})
+			total.flaps++
+		}
+		r := run(t, &s)
+		fr := r.Flows[0]
+		if !fr.Exact() || fr.Err != nil {
+			t.Errorf("seed %d: %d paths, checksum %v, %d bytes, received %d, done %v, mismatch at %d, error %v\nevents %v\n%s",
+				seed, n, s.MPTCP.Checksum, bytes, fr.Received, fr.Done, fr.Mismatch, fr.Err, s.Events, r)
+			continue
+		}
+		for _, l := range r.Links {
+			total.loss += l.Stats.DroppedLoss
+			total.dup += l.Stats.Duplicated
+			total.reorder += l.Stats.Reordered
+			total.corrupt += l.Stats.Corrupted
+		}
+		if in := fr.SenderMPTCP; in != nil {
+			total.joined += uint64(in.SubflowsTotal - 1)
+			total.reinjected += in.Retransmits
+		}
+		total.bytes += uint64(bytes)
+	}
+	t.Logf("%d seeds: %+v", seeds, total)
+	if total.loss == 0 || total.dup == 0 || total.reorder == 0 || total.corrupt == 0 || total.joined == 0 || total.reinjected == 0 {
+		t.Errorf("some impairment never happened, no subflow joined or nothing was reinjected: %+v", total)
+	}
+}
+
+// twoPaths50x30 is the reference multipath setup: a 50 Mbit/s and a
+// 30 Mbit/s path, 20 ms RTT each, drop-tail queues of about one BDP.
+func twoPaths50x30() scenario.Scenario {
+	p := func(rate int64) [2]impair.Config {
+		c := impair.Config{Rate: rate, Delay: 10 * time.Millisecond, QueuePackets: int(rate / 8 * 20 / 1000 / 1500)}
+		return [2]impair.Config{c, c}
+	}
+	return scenario.Parallel(p(50_000_000), p(30_000_000))
+}
+
+// stall is the longest time in [from, end of the flow] during which the
+// receiver read nothing, from samples every interval.
+func stall(f *scenario.FlowResult, from time.Duration) time.Duration {
+	var longest, run time.Duration
+	for k := 1; k < len(f.Samples); k++ {
+		at := time.Duration(k+1) * f.SampleInterval
+		if at <= from {
+			continue
+		}
+		if f.Done && at > f.Completed {
+			break
+		}
+		if f.Samples[k] == f.Samples[k-1] {
+			run += f.SampleInterval
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}
+
+// mptcpCase is a scenario of TestMPTCPGolden: how to build it, a
+// middlebox to put on a link (from a virtual time on), and the
+// properties its result must have.
+type mptcpCase struct {
+	name  string
+	build func() scenario.Scenario
+	mb    func() link.Middleware
+	mbAt  time.Duration
+	mbOn  string
+	check func(t *testing.T, r *scenario.Result, mb link.Middleware)
+}
+
+func mptcpCases() []mptcpCase {
+	base := func(name string, bytes int64) scenario.Scenario {
+		s := twoPaths50x30()
+		s.Name, s.Seed = name, 7
+		s.Flows = []scenario.Flow{scenario.MPTCPFlow("f", 2, bytes)}
+		return s
+	}
+	pathDies := func(dead string) mptcpCase {
+		return mptcpCase{
+			name: "path-dies-" + dead,
+			build: func() scenario.Scenario {
+				s := base("path-dies-"+dead, 40<<20)
+				s.SampleInterval = 10 * time.Millisecond
+				s.Events = []scenario.Event{{At: 2 * time.Second, Link: dead, Kind: scenario.LinkDown}}
+				return s
+			},
+			// The transfer completes over the other path; the stall (the
+			// longest time without a byte delivered after the failure)
+			// is bounded.
+			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
+				st := stall(&r.Flows[0], 2*time.Second)
+				t.Logf("%s dies at 2 s: stall %v", dead, st)
+				if st > 2*time.Second {
+					t.Errorf("stall %v", st)
+				}
+			},
+		}
+	}
+	return []mptcpCase{
+		{
+			// Both paths are used: the goodput exceeds what the faster
+			// path alone carries.
+			name: "aggregation",
+			build: func() scenario.Scenario {
+				s := base("aggregation", 0)
+				s.Flows[0].Duration = 10 * time.Second
+				return s
+			},
+			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
+				g := r.Flows[0].Throughput(2*time.Second, 10*time.Second)
+				t.Logf("goodput %.1f Mbit/s = %.3f of the 80 Mbit/s of both links", g/1e6, g/80e6)
+				if g < 55e6 {
+					t.Errorf("goodput %.1f Mbit/s: not above the 50 Mbit/s path's share", g/1e6)
+				}
+			},
+		},
+		pathDies("p1"),
+		pathDies("p2"),
+		{
+			// MPTCP options stripped from SYNs on the initial path: the
+			// connection falls back to TCP at the handshake (RFC 8684
+			// §3.7) and opens no second subflow.
+			name:  "strip-syn",
+			build: func() scenario.Scenario { return base("strip-syn", 8<<20) },
+			mb:    func() link.Middleware { return middlebox.NewStripper(middlebox.StripSYN) },
+			mbOn:  "p1",
+			check: func(t *testing.T, r *scenario.Result, mb link.Middleware) {
+				in := r.Flows[0].SenderMPTCP
+				if in.Flags&meta.InfoFlagFallback == 0 || in.SubflowsTotal != 1 || mb.(*middlebox.Stripper).Stats().Segments == 0 {
+					t.Errorf("want a fallback on one subflow, options stripped: flags %#x, %d subflows", in.Flags, in.SubflowsTotal)
+				}
+			},
+		},
+		{
+			// A payload rewriter (an ALG) on the initial path with DSS
+			// checksums on: the mapping fails its checksum, the subflow
+			// is reset with MP_FAIL and MP_TCPRST, its data reinjected on
+			// the other path, which carries on as MPTCP (§3.7).
+			name: "rewrite-checksum",
+			build: func() scenario.Scenario {
+				s := base("rewrite-checksum", 8<<20)
+				s.MPTCP.Checksum = true
+				return s
+			},
+			mb:   func() link.Middleware { return middlebox.NewRewriter(middlebox.RewriterConfig{Skip: 200, Count: 1}) },
+			mbOn: "p1",
+			check: func(t *testing.T, r *scenario.Result, mb link.Middleware) {
+				f := &r.Flows[0]
+				cm, sm := r.Hosts[0].MIB, r.Hosts[1].MIB
+				if mb.(*middlebox.Rewriter).Stats().Rewritten != 1 {
+					t.Fatalf("rewriter: %+v", mb.(*middlebox.Rewriter).Stats())
+				}
+				if sm["DataCsumErr"] != 1 || sm["MPFailTx"] < 1 || cm["MPFailRx"] < 1 || cm["MPRstRx"] != 1 || f.SenderMPTCP.Retransmits == 0 {
+					t.Errorf("want one checksum failure, MP_FAIL and MP_TCPRST, data reinjected: client %v, server %v", cm, sm)
+				}
+				if len(f.SenderMPTCP.Subflow) != 1 || f.SenderMPTCP.Flags&meta.InfoFlagFallback != 0 {
+					t.Errorf("want the other subflow to carry on as MPTCP")
+				}
+			},
+		},
+		{
+			// The same with one path: MP_FAIL is answered with an
+			// infinite mapping and the connection goes on as TCP.
+			name: "rewrite-checksum-one-path",
+			build: func() scenario.Scenario {
+				s := base("rewrite-checksum-one-path", 8<<20)
+				s.Flows = []scenario.Flow{scenario.MPTCPFlow("f", 1, 8<<20)}
+				s.MPTCP.Checksum = true
+				return s
+			},
+			mb:   func() link.Middleware { return middlebox.NewRewriter(middlebox.RewriterConfig{Skip: 200, Count: 1}) },
+			mbOn: "p1",
+			check: func(t *testing.T, r *scenario.Result, mb link.Middleware) {
+				sm := r.Hosts[1].MIB
+				if mb.(*middlebox.Rewriter).Stats().Rewritten != 1 || sm["DataCsumErr"] != 1 || sm["MPFailTx"] < 1 ||
+					sm["InfiniteMapRx"] != 1 || r.Flows[0].SenderMPTCP.Flags&meta.InfoFlagFallback == 0 {
+					t.Errorf("want a checksum failure, MP_FAIL, an infinite mapping and a fallback: server %v", sm)
+				}
+			},
+		},
+		{
+			// Four impaired paths, one of which flaps.
+			name: "four-paths-impaired",
+			build: func() scenario.Scenario {
+				rng := rand.New(rand.NewPCG(42, 42))
+				paths := make([][2]impair.Config, 4)
+				for i := range paths {
+					paths[i] = [2]impair.Config{randomPathImpairment(rng), randomPathImpairment(rng)}
+				}
+				s := scenario.Parallel(paths...)
+				s.Name, s.Seed = "four-paths-impaired", 42
+				s.Flows = []scenario.Flow{scenario.MPTCPFlow("f", 4, 4<<20)}
+				s.Events = []scenario.Event{{At: time.Second, Link: "p3", Kind: scenario.LinkDown}, {At: 2 * time.Second, Link: "p3", Kind: scenario.LinkUp}}
+				return s
+			},
+			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
+				if r.Flows[0].SenderMPTCP.SubflowsTotal != 4 {
+					t.Errorf("%d subflows, want 4", r.Flows[0].SenderMPTCP.SubflowsTotal)
+				}
+			},
+		},
+	}
+}
+
+// TestMPTCPGolden runs the MPTCP scenarios of mptcpCases, checks that each
+// transfer is byte-exact and has its case's properties, and compares the
+// results and the hosts' MIB counters with testdata/mptcp.golden.
+func TestMPTCPGolden(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for _, c := range mptcpCases() {
+		s := c.build()
+		r, err := scenario.Start(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mb link.Middleware
+		if c.mb != nil {
+			mb = c.mb()
+			r.RunFor(c.mbAt)
+			l := r.Link(c.mbOn)
+			l.AB().AddIngress(mb)
+			l.BA().AddIngress(mb)
+		}
+		res := r.Finish()
+		f := &res.Flows[0]
+		if !f.Exact() || f.Err != nil {
+			t.Errorf("%s: not exact: %v\n%s", c.name, f.Err, res)
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) { c.check(t, res, mb) })
+		b.WriteString(res.String())
+		for _, h := range res.Hosts {
+			keys := make([]string, 0, len(h.MIB))
+			for k := range h.MIB {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			fmt.Fprintf(&b, "mib %s:", h.Name)
+			for _, k := range keys {
+				fmt.Fprintf(&b, " %s=%d", k, h.MIB[k])
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString("\n")
+	}
+	golden(t, "mptcp.golden", b.String())
+}

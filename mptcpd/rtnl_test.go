@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomptcp/mptcp/internal/rtnl"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -19,13 +20,13 @@ var cmpAddrs = cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})
 func fixtureType(t testing.TB, name string) uint16 {
 	switch {
 	case strings.HasPrefix(name, "newlink"):
-		return rtmNewLink
+		return rtnl.RTMNewLink
 	case strings.HasPrefix(name, "dellink"):
-		return rtmDelLink
+		return rtnl.RTMDelLink
 	case strings.HasPrefix(name, "newaddr"):
-		return rtmNewAddr
+		return rtnl.RTMNewAddr
 	case strings.HasPrefix(name, "deladdr"):
-		return rtmDelAddr
+		return rtnl.RTMDelAddr
 	}
 	t.Fatalf("fixture %s: unknown message type", name)
 	return 0
@@ -127,33 +128,19 @@ func attr(b []byte, typ uint16, v []byte) []byte {
 func encodeUpdate(u NetUpdate) (uint16, []byte) {
 	switch u.Kind {
 	case LinkChanged, LinkRemoved:
-		typ := uint16(rtmNewLink)
+		typ := uint16(rtnl.RTMNewLink)
 		if u.Kind == LinkRemoved {
-			typ = rtmDelLink
+			typ = rtnl.RTMDelLink
 		}
-		b := make([]byte, ifInfoMsgLen)
-		binary.NativeEndian.PutUint16(b[2:], 1) // ARPHRD_ETHER
-		binary.NativeEndian.PutUint32(b[4:], uint32(int32(u.Link.Index)))
-		binary.NativeEndian.PutUint32(b[8:], u.Link.Flags)
-		return typ, attr(b, iflaIfName, append([]byte(u.Link.Name), 0))
+		l := rtnl.Link{Type: 1 /* ARPHRD_ETHER */, Index: u.Link.Index, Flags: u.Link.Flags, Name: u.Link.Name}
+		return typ, l.Append(nil)
 	default:
-		typ := uint16(rtmNewAddr)
+		typ := uint16(rtnl.RTMNewAddr)
 		if u.Kind == AddrRemoved {
-			typ = rtmDelAddr
+			typ = rtnl.RTMDelAddr
 		}
-		fam := byte(afINET6)
-		if u.Addr.Addr.Is4() {
-			fam = afINET
-		}
-		b := []byte{fam, byte(u.Addr.PrefixLen), byte(u.Addr.Flags), u.Addr.Scope}
-		b = binary.NativeEndian.AppendUint32(b, uint32(int32(u.Addr.IfIndex)))
-		b = attr(b, ifaAddress, u.Addr.Addr.AsSlice())
-		b = attr(b, ifaLocal, u.Addr.Addr.AsSlice())
-		if u.Addr.Label != "" {
-			b = attr(b, ifaLabel, append([]byte(u.Addr.Label), 0))
-		}
-		b = attr(b, ifaFlags, binary.NativeEndian.AppendUint32(nil, u.Addr.Flags))
-		return typ, b
+		a := u.Addr
+		return typ, rtnl.Addr{Addr: a.Addr, PrefixLen: a.PrefixLen, IfIndex: a.IfIndex, Flags: a.Flags, Scope: a.Scope, Label: a.Label}.Append(nil)
 	}
 }
 
@@ -162,7 +149,7 @@ func TestParseRouteMessageErrors(t *testing.T) {
 		return binary.NativeEndian.AppendUint32([]byte{fam, plen, 0, 0}, index)
 	}
 	linkhdr := func(fam byte, index int32) []byte {
-		b := make([]byte, ifInfoMsgLen)
+		b := make([]byte, rtnl.SizeofIfInfomsg)
 		b[0] = fam
 		binary.NativeEndian.PutUint32(b[4:], uint32(index))
 		return b
@@ -174,24 +161,25 @@ func TestParseRouteMessageErrors(t *testing.T) {
 		data  []byte
 		other bool // the error is IsOtherFamily, not ErrMalformed
 	}{
-		{"not a link or address message", 24 /* RTM_NEWROUTE */, v4hdr(afINET, 24, 1), false},
-		{"empty address message", rtmNewAddr, nil, false},
-		{"address of another family", rtmNewAddr, v4hdr(17 /* AF_PACKET */, 0, 1), true},
-		{"prefix too long", rtmNewAddr, attr(v4hdr(afINET, 33, 1), ifaLocal, ip4), false},
-		{"interface index 0", rtmNewAddr, attr(v4hdr(afINET, 24, 0), ifaLocal, ip4), false},
-		{"no address attribute", rtmNewAddr, v4hdr(afINET, 24, 1), false},
-		{"IPv6 length in IPv4 message", rtmNewAddr, attr(v4hdr(afINET, 24, 1), ifaLocal, make([]byte, 16)), false},
-		{"short IFA_FLAGS", rtmNewAddr, attr(attr(v4hdr(afINET, 24, 1), ifaLocal, ip4), ifaFlags, []byte{1, 2}), false},
-		{"label without NUL", rtmNewAddr, attr(attr(v4hdr(afINET, 24, 1), ifaLocal, ip4), ifaLabel, []byte("eth0")), false},
-		{"attribute length past the end", rtmNewAddr, append(v4hdr(afINET, 24, 1), 40, 0, 2, 0, 10, 0, 0, 1), false},
-		{"attribute length below its header", rtmNewAddr, append(v4hdr(afINET, 24, 1), 2, 0, 2, 0), false},
-		{"trailing bytes", rtmNewAddr, append(attr(v4hdr(afINET, 24, 1), ifaLocal, ip4), 1, 2), false},
-		{"short link message", rtmNewLink, make([]byte, 15), false},
-		{"bridge link message", rtmNewLink, attr(linkhdr(7 /* AF_BRIDGE */, 2), iflaIfName, []byte("br0\x00")), true},
-		{"link index 0", rtmNewLink, attr(linkhdr(afUnspec, 0), iflaIfName, []byte("eth0\x00")), false},
-		{"negative link index", rtmNewLink, attr(linkhdr(afUnspec, -3), iflaIfName, []byte("eth0\x00")), false},
-		{"link without name", rtmNewLink, linkhdr(afUnspec, 2), false},
-		{"name longer than IFNAMSIZ", rtmNewLink, attr(linkhdr(afUnspec, 2), iflaIfName, []byte("abcdefghijklmnopq\x00")), false},
+		{"not a link or address message", 24 /* RTM_NEWROUTE */, v4hdr(rtnl.AFInet, 24, 1), false},
+		{"empty address message", rtnl.RTMNewAddr, nil, false},
+		{"address of another family", rtnl.RTMNewAddr, v4hdr(17 /* AF_PACKET */, 0, 1), true},
+		{"prefix too long", rtnl.RTMNewAddr, attr(v4hdr(rtnl.AFInet, 33, 1), rtnl.IFALocal, ip4), false},
+		{"interface index 0", rtnl.RTMNewAddr, attr(v4hdr(rtnl.AFInet, 24, 0), rtnl.IFALocal, ip4), false},
+		{"no address attribute", rtnl.RTMNewAddr, v4hdr(rtnl.AFInet, 24, 1), false},
+		{"IPv6 length in IPv4 message", rtnl.RTMNewAddr, attr(v4hdr(rtnl.AFInet, 24, 1), rtnl.IFALocal, make([]byte, 16)), false},
+		{"short IFA_FLAGS", rtnl.RTMNewAddr, attr(attr(v4hdr(rtnl.AFInet, 24, 1), rtnl.IFALocal, ip4), rtnl.IFAFlags, []byte{1, 2}), false},
+		{"label without NUL", rtnl.RTMNewAddr, attr(attr(v4hdr(rtnl.AFInet, 24, 1), rtnl.IFALocal, ip4), rtnl.IFALabel, []byte("eth0")), false},
+		{"attribute length past the end", rtnl.RTMNewAddr, append(v4hdr(rtnl.AFInet, 24, 1), 40, 0, 2, 0, 10, 0, 0, 1), false},
+		{"attribute length below its header", rtnl.RTMNewAddr, append(v4hdr(rtnl.AFInet, 24, 1), 2, 0, 2, 0), false},
+		{"trailing bytes", rtnl.RTMNewAddr, append(attr(v4hdr(rtnl.AFInet, 24, 1), rtnl.IFALocal, ip4), 1, 2), false},
+		{"short link message", rtnl.RTMNewLink, make([]byte, 15), false},
+		{"bridge link message", rtnl.RTMNewLink, attr(linkhdr(7 /* AF_BRIDGE */, 2), rtnl.IFLAIfName, []byte("br0\x00")), true},
+		{"bridge link message with index 0", rtnl.RTMNewLink, attr(linkhdr(7 /* AF_BRIDGE */, 0), rtnl.IFLAIfName, []byte("br0")), true},
+		{"link index 0", rtnl.RTMNewLink, attr(linkhdr(rtnl.AFUnspec, 0), rtnl.IFLAIfName, []byte("eth0\x00")), false},
+		{"negative link index", rtnl.RTMNewLink, attr(linkhdr(rtnl.AFUnspec, -3), rtnl.IFLAIfName, []byte("eth0\x00")), false},
+		{"link without name", rtnl.RTMNewLink, linkhdr(rtnl.AFUnspec, 2), false},
+		{"name longer than IFNAMSIZ", rtnl.RTMNewLink, attr(linkhdr(rtnl.AFUnspec, 2), rtnl.IFLAIfName, []byte("abcdefghijklmnopq\x00")), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,7 +224,7 @@ func FuzzParseRouteMessage(f *testing.F) {
 		}
 		f.Add(fixtureType(f, filepath.Base(p)), b)
 	}
-	f.Add(uint16(rtmNewAddr), []byte{afINET, 8, 0, 0, 1, 0, 0, 0, 8, 0, 2, 0, 10, 0, 0, 1})
+	f.Add(uint16(rtnl.RTMNewAddr), []byte{rtnl.AFInet, 8, 0, 0, 1, 0, 0, 0, 8, 0, 2, 0, 10, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, typ uint16, data []byte) {
 		u, err := ParseRouteMessage(typ, data)
 		if err != nil {
@@ -263,7 +251,7 @@ func BenchmarkParseRouteMessage(b *testing.B) {
 	data := readFixture(b, "newaddr-v4-label.bin")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseRouteMessage(rtmNewAddr, data); err != nil {
+		if _, err := ParseRouteMessage(rtnl.RTMNewAddr, data); err != nil {
 			b.Fatal(err)
 		}
 	}

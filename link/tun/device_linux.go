@@ -3,9 +3,8 @@ package tun
 import (
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 
+	"github.com/gomptcp/mptcp/internal/netns"
 	"golang.org/x/sys/unix"
 	wgtun "golang.zx2c4.com/wireguard/tun"
 )
@@ -72,31 +71,19 @@ func openTUN(nsfd int, name string, vnetHdr bool) (wgtun.Device, string, error) 
 
 // inNetNS runs f on an OS thread that is in the network namespace nsfd; a
 // negative nsfd runs f as it is. The thread returns to its namespace
-// afterwards, or is discarded if it cannot.
+// afterwards, or is discarded if it cannot: f has run in the namespace all
+// the same, so that is no error here.
 func inNetNS(nsfd int, f func() error) error {
 	if nsfd < 0 {
 		return f()
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("tun: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("tun: entering network namespace: %w", err)
-			return
-		}
-		ferr := f()
-		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		} // else the thread ends with this goroutine, still locked
-		errc <- ferr
-	}()
-	return <-errc
+	var ferr error
+	err := netns.Do(nsfd, func() error {
+		ferr = f()
+		return ferr
+	})
+	if errors.Is(err, netns.ErrNotRestored) {
+		return ferr
+	}
+	return err
 }

@@ -18,6 +18,8 @@ var (
 	// ErrNotMPTCP: the operation needs MPTCP, and the connection runs
 	// as plain TCP (it fell back, RFC 8684 §3.7, or MPTCP is disabled).
 	ErrNotMPTCP = stack.ErrNotMPTCP
+	// ErrNoSubflow: the connection has no such subflow.
+	ErrNoSubflow = errors.New("mptcp: no such subflow")
 )
 
 // Config configures a Stack's MPTCP connections. Its fields mirror the

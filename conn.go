@@ -124,6 +124,44 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 	})
 }
 
+// SetTOS sets the IPv4 Type of Service / IPv6 Traffic Class byte (its
+// DSCP, RFC 2474) of every subflow's packets, as IP_TOS does, and of the
+// subflows opened later.
+func (c *Conn) SetTOS(tos uint8) error {
+	return c.s.do(func(time.Time, *stack.Stack) { c.e.SetTOS(tos) })
+}
+
+// SetSubflowTOS sets the TOS byte of one subflow's packets.
+func (c *Conn) SetSubflowTOS(id tcp.ConnID, tos uint8) error {
+	ok := false
+	if err := c.s.do(func(time.Time, *stack.Stack) { ok = c.e.SetSubflowTOS(id, tos) }); err != nil {
+		return err
+	}
+	if !ok {
+		return opErr("set", "tcp", id.Local, id.Remote, ErrNoSubflow)
+	}
+	return nil
+}
+
+// SetSubflowNoDelay turns Nagle's algorithm off (true) or on for one
+// subflow.
+func (c *Conn) SetSubflowNoDelay(id tcp.ConnID, noDelay bool) error {
+	ok := false
+	if err := c.s.do(func(now time.Time, _ *stack.Stack) {
+		var tc *tcp.Conn
+		if tc, ok = c.e.Meta().Subflow(id); ok {
+			tc.SetNoDelay(noDelay)
+			c.e.Flush(now)
+		}
+	}); err != nil {
+		return err
+	}
+	if !ok {
+		return opErr("set", "tcp", id.Local, id.Remote, ErrNoSubflow)
+	}
+	return nil
+}
+
 func (c *Conn) String() string {
 	return fmt.Sprintf("mptcp %v->%v", c.LocalAddr(), c.RemoteAddr())
 }

@@ -3,6 +3,7 @@ package mptcp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -301,5 +302,41 @@ func TestNetConn(t *testing.T) {
 			tp.close(t)
 		}
 		return c, s, stop, nil
+	})
+}
+
+// TestSubflowSettings: per-subflow settings apply to a subflow the
+// connection has and fail with ErrNoSubflow otherwise.
+func TestSubflowSettings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := impair.Config{Delay: time.Millisecond}
+		tp := newTwoPaths(t, [2]impair.Config{path, path}, mptcp.Config{}, mptcp.Config{})
+		defer tp.close(t)
+		c, s, l := tp.pipe(t)
+		defer l.Close()
+		sfs, err := c.Subflows()
+		if err != nil || len(sfs) != 1 {
+			t.Fatalf("Subflows: %v, %v", sfs, err)
+		}
+		id := sfs[0].ID
+		if err := c.SetTOS(0x28); err != nil {
+			t.Error(err)
+		}
+		if err := c.SetSubflowTOS(id, 0xb8); err != nil {
+			t.Error(err)
+		}
+		if err := c.SetSubflowNoDelay(id, true); err != nil {
+			t.Error(err)
+		}
+		bogus := id
+		bogus.Local = netip.AddrPortFrom(bogus.Local.Addr(), bogus.Local.Port()+1)
+		if err := c.SetSubflowTOS(bogus, 0); !errors.Is(err, mptcp.ErrNoSubflow) {
+			t.Errorf("SetSubflowTOS on no subflow: %v", err)
+		}
+		if err := c.SetSubflowNoDelay(bogus, true); !errors.Is(err, mptcp.ErrNoSubflow) {
+			t.Errorf("SetSubflowNoDelay on no subflow: %v", err)
+		}
+		c.Close()
+		s.Close()
 	})
 }

@@ -19,7 +19,8 @@ type Conn struct {
 	s       *Stack
 	tcp     *tcp.Conn // its ID is the connection's
 	nic     link.NIC
-	mss     int // the largest MSS the NIC's MTU allows, 0 if unknown
+	mss     int   // the largest MSS the NIC's MTU allows, 0 if unknown
+	tos     uint8 // the DSCP of its packets (SetTOS)
 	parent  *Listener
 	onEvent func(now time.Time, c *Conn, ev tcp.Event)
 
@@ -114,6 +115,11 @@ func mtuMSS(nic link.NIC, v6 bool) int {
 
 // Stack returns the Stack the connection belongs to.
 func (c *Conn) Stack() *Stack { return c.s }
+
+// SetTOS sets the Type of Service (IPv4) or Traffic Class (IPv6) byte of
+// the connection's packets: its DSCP (RFC 2474; the ECN bits are
+// ignored), as IP_TOS and IPV6_TCLASS do.
+func (c *Conn) SetTOS(tos uint8) { c.tos = tos }
 
 // TCP returns the engine. Its read-only methods (State, Info, …) can be
 // used freely; after calling one that changes it (WriteChunk, SetNoDelay,

@@ -205,7 +205,7 @@ func (s *Stack) toListener(now time.Time, l *Listener, id tcp.ConnID) {
 		s.stats.PassiveOpens++
 		s.markDirty(&c.entry)
 	}
-	if hasReply && s.emit(nic, id.Local.Addr(), id.Remote.Addr(), &r, 0) {
+	if hasReply && s.emit(nic, id.Local.Addr(), id.Remote.Addr(), &r, 0, 0) {
 		s.stats.ListenerResets++
 	}
 }
@@ -217,5 +217,5 @@ func (s *Stack) reply(id tcp.ConnID, seg *tcp.Segment) bool {
 		s.stats.DroppedNoRoute++
 		return false
 	}
-	return s.emit(nic, id.Local.Addr(), id.Remote.Addr(), seg, 0)
+	return s.emit(nic, id.Local.Addr(), id.Remote.Addr(), seg, 0, 0)
 }

@@ -234,6 +234,14 @@ func (c *MPConn) Abort(now time.Time) {
 // Err returns why the connection failed, or nil.
 func (c *MPConn) Err() error { return c.m.Err() }
 
+// SetTOS sets the TOS byte (DSCP, Conn.SetTOS) of every subflow's
+// packets, now and of the subflows opened later.
+func (c *MPConn) SetTOS(tos uint8) { c.mc.SetDefaultTOS(tos) }
+
+// SetSubflowTOS sets the TOS byte of subflow id's packets; it reports
+// false when the connection has no such subflow.
+func (c *MPConn) SetSubflowTOS(id tcp.ConnID, tos uint8) bool { return c.mc.SetTOS(id, tos) }
+
 // Readable is the number of bytes Read can return now.
 func (c *MPConn) Readable() int { return c.m.Readable() }
 

@@ -2,16 +2,20 @@ package stack_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/gomptcp/mptcp/link"
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/link/sim"
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/tcp"
+	"github.com/gomptcp/mptcp/wire"
 )
 
 // enableMPTCP turns MPTCP on with keys from a seeded source.
@@ -184,4 +188,67 @@ func BenchmarkIdleMPTCPConnMemory(b *testing.B) {
 		runtime.KeepAlive(n)
 	}
 	b.ReportMetric(perEnd, "B/conn-end")
+}
+
+// tosRecorder is a Middleware that records the IPv4 TOS / IPv6 Traffic
+// Class byte of each TCP packet with payload, and whether its checksums
+// verify.
+type tosRecorder struct {
+	tos []uint8
+	bad int
+}
+
+func (r *tosRecorder) Process(_ time.Time, pkt []byte, out link.Emitter) {
+	if pkt[0]>>4 == 4 {
+		ip := wire.IPv4(pkt)
+		if len(ip.Payload()) > 40 {
+			r.tos = append(r.tos, pkt[1])
+			if !ip.ChecksumValid() || !wire.TCPChecksumValid(ip.Src(), ip.Dst(), ip.Payload()) {
+				r.bad++
+			}
+		}
+	} else if len(pkt) > 40+40 {
+		ip := wire.IPv6(pkt)
+		r.tos = append(r.tos, uint8(binary.BigEndian.Uint16(pkt[0:2])>>4))
+		if !wire.TCPChecksumValid(ip.Src(), ip.Dst(), pkt[40:]) {
+			r.bad++
+		}
+	}
+	out.Emit(pkt)
+}
+func (r *tosRecorder) Poll(time.Time, link.Emitter) {}
+func (r *tosRecorder) Deadline() time.Time          { return time.Time{} }
+
+// TestSetTOS: Conn.SetTOS marks the data packets of a connection with the
+// DSCP given (the ECN bits are left zero), over IPv4 and IPv6, with
+// checksums that verify.
+func TestSetTOS(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		p := newPair(t, v6, impair.Config{Delay: time.Millisecond}, tcp.Config{})
+		rec := &tosRecorder{}
+		p.link.AB().AddIngress(rec)
+		var c *stack.Conn
+		at(p.net, func(now time.Time) {
+			if _, err := p.b.st.Listen(netip.AddrPortFrom(p.bAddr, 80), nil); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			c, err = p.a.st.Dial(now, netip.AddrPortFrom(p.bAddr, 80), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetTOS(0xb8 | 3) // EF, with ECN bits that must not show
+		})
+		p.net.RunFor(100 * time.Millisecond)
+		at(p.net, func(now time.Time) { c.Write(now, make([]byte, 3000)) })
+		p.net.RunFor(100 * time.Millisecond)
+		if len(rec.tos) < 2 || rec.bad != 0 {
+			t.Fatalf("v6 %v: %d data packets seen, %d with bad checksums", v6, len(rec.tos), rec.bad)
+		}
+		for _, tos := range rec.tos {
+			if tos != 0xb8 {
+				t.Errorf("v6 %v: TOS %#x, want 0xb8", v6, tos)
+			}
+		}
+	}
 }

@@ -36,7 +36,8 @@ type MuxConn struct {
 	m      Mux
 	onPoll func(now time.Time, mc *MuxConn)
 	tuples []*muxTuple
-	entry  // freed: released
+	tos    uint8 // of new 4-tuples
+	entry        // freed: released
 }
 
 // muxTuple is one 4-tuple of a MuxConn and the NIC it leaves through.
@@ -44,7 +45,8 @@ type muxTuple struct {
 	id  tcp.ConnID
 	mc  *MuxConn
 	nic link.NIC
-	mss int // the largest MSS the NIC's MTU allows, 0 if unknown
+	mss int   // the largest MSS the NIC's MTU allows, 0 if unknown
+	tos uint8 // the DSCP of its packets (SetTOS)
 }
 
 // NewMux returns a MuxConn with no 4-tuples. m may be nil until SetMux,
@@ -109,7 +111,7 @@ func (mc *MuxConn) Bind(local, remote netip.AddrPort) (tcp.ConnID, error) {
 // add files 4-tuple id, leaving through nic, for mc.
 func (mc *MuxConn) add(id tcp.ConnID, nic link.NIC) {
 	s := mc.s
-	t := &muxTuple{id: id, mc: mc, nic: nic, mss: mtuMSS(nic, id.Remote.Addr().Is6())}
+	t := &muxTuple{id: id, mc: mc, nic: nic, mss: mtuMSS(nic, id.Remote.Addr().Is6()), tos: mc.tos}
 	mc.tuples = append(mc.tuples, t)
 	s.tuples[id] = t
 	s.portUse[id.Local.Port()]++
@@ -135,6 +137,26 @@ func (mc *MuxConn) Unbind(id tcp.ConnID) {
 			delete(s.portUse, id.Local.Port())
 		}
 		return
+	}
+}
+
+// SetTOS sets the Type of Service (IPv4) or Traffic Class (IPv6) byte of
+// the packets of 4-tuple id: its DSCP (RFC 2474; the ECN bits are
+// ignored). It reports false for a 4-tuple not bound to mc.
+func (mc *MuxConn) SetTOS(id tcp.ConnID, tos uint8) bool {
+	if t := mc.tuple(id); t != nil {
+		t.tos = tos
+		return true
+	}
+	return false
+}
+
+// SetDefaultTOS sets the TOS byte (SetTOS) of every 4-tuple bound to mc,
+// now and later.
+func (mc *MuxConn) SetDefaultTOS(tos uint8) {
+	mc.tos = tos
+	for _, t := range mc.tuples {
+		t.tos = tos
 	}
 }
 
@@ -229,7 +251,7 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 		}
 		s.tx = seg
 		if t := mc.tuple(id); t != nil {
-			s.emit(t.nic, id.Local.Addr(), id.Remote.Addr(), &s.tx, t.mss)
+			s.emit(t.nic, id.Local.Addr(), id.Remote.Addr(), &s.tx, t.mss, t.tos)
 		} else {
 			// A last segment (a RST) of a 4-tuple already unbound.
 			s.reply(id, &s.tx)
@@ -282,7 +304,7 @@ func (s *Stack) toMuxListener(now time.Time, l *Listener, id tcp.ConnID) {
 		s.stats.PassiveOpens++
 		s.markDirty(&mc.entry)
 	}
-	if hasReply && s.emit(nic, id.Local.Addr(), id.Remote.Addr(), &r, 0) {
+	if hasReply && s.emit(nic, id.Local.Addr(), id.Remote.Addr(), &r, 0, 0) {
 		s.stats.ListenerResets++
 	}
 }

@@ -38,7 +38,7 @@ func (s *Stack) offloader(nic link.NIC) ChecksumOffloader {
 // computed from the field values rather than read back from the bytes
 // just written. Their sum in 16-bit words is taken with the addresses as
 // 32-bit words, the same sum modulo 0xffff (2^16 ≡ 1).
-func (s *Stack) ipv4Header(pkt []byte, src, dst netip.Addr, total uint16) {
+func (s *Stack) ipv4Header(pkt []byte, src, dst netip.Addr, total uint16, tos uint8) {
 	const (
 		verIHL = 4<<4 | wire.IPv4MinHeaderLen/4
 		df     = 0x4000
@@ -46,11 +46,11 @@ func (s *Stack) ipv4Header(pkt []byte, src, dst netip.Addr, total uint16) {
 	id := s.nextIPID()
 	s4, d4 := src.As4(), dst.As4()
 	sa, da := binary.BigEndian.Uint32(s4[:]), binary.BigEndian.Uint32(d4[:])
-	sum := uint64(verIHL)<<8 + uint64(total) + uint64(id) + df + uint64(s.ttl)<<8 + wire.IPProtocolTCP +
+	sum := uint64(verIHL)<<8 + uint64(tos) + uint64(total) + uint64(id) + df + uint64(s.ttl)<<8 + wire.IPProtocolTCP +
 		uint64(sa) + uint64(da)
 	h := pkt[:wire.IPv4MinHeaderLen]
-	binary.BigEndian.PutUint32(h[0:4], uint32(verIHL)<<24|uint32(total)) // TOS 0
-	binary.BigEndian.PutUint32(h[4:8], uint32(id)<<16|df)                // fragment offset 0
+	binary.BigEndian.PutUint32(h[0:4], uint32(verIHL)<<24|uint32(tos)<<16|uint32(total))
+	binary.BigEndian.PutUint32(h[4:8], uint32(id)<<16|df) // fragment offset 0
 	binary.BigEndian.PutUint32(h[8:12], uint32(s.ttl)<<24|uint32(wire.IPProtocolTCP)<<16|uint32(wire.ChecksumFold(sum)))
 	binary.BigEndian.PutUint32(h[12:16], sa)
 	binary.BigEndian.PutUint32(h[16:20], da)
@@ -58,7 +58,7 @@ func (s *Stack) ipv4Header(pkt []byte, src, dst netip.Addr, total uint16) {
 
 // send transmits a segment of c.
 func (s *Stack) send(c *Conn, seg *tcp.Segment) {
-	s.emit(c.nic, c.tcp.ID().Local.Addr(), c.tcp.ID().Remote.Addr(), seg, c.mss)
+	s.emit(c.nic, c.tcp.ID().Local.Addr(), c.tcp.ID().Remote.Addr(), seg, c.mss, c.tos)
 }
 
 // emit builds the IP packet of seg from src to dst in s.out and sends it
@@ -66,8 +66,11 @@ func (s *Stack) send(c *Conn, seg *tcp.Segment) {
 // writes it) and copied there otherwise; the TCP and IP headers are
 // written right in front of it, straight from seg (whose SACK blocks may
 // be trimmed to fit the MTU). mss, if positive, clamps the MSS option of a
-// SYN. It reports whether the NIC took the packet.
-func (s *Stack) emit(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, mss int) bool {
+// SYN; tos is the IPv4 Type of Service or IPv6 Traffic Class byte, whose
+// DSCP part (RFC 2474) is used (the ECN bits, RFC 3168, are left zero). It
+// reports whether the NIC took the packet.
+func (s *Stack) emit(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, mss int, tos uint8) bool {
+	tos &^= 3
 	n := len(seg.Payload)
 	if n > maxPayload-wire.IPv6HeaderLen-wire.TCPMaxHeaderLen {
 		s.stats.DroppedTooBig++
@@ -111,14 +114,14 @@ func (s *Stack) emit(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, mss in
 	pkt := s.out[start : headroom+n]
 	if v6 {
 		ip := wire.IPv6(pkt)
-		binary.BigEndian.PutUint32(pkt[0:4], 6<<28) // version; traffic class and flow label 0
+		binary.BigEndian.PutUint32(pkt[0:4], 6<<28|uint32(tos)<<20) // version, traffic class; flow label 0
 		ip.SetPayloadLen(uint16(tl + n))
 		ip.SetNextHeader(wire.IPProtocolTCP)
 		ip.SetHopLimit(s.ttl)
 		ip.SetSrc(src)
 		ip.SetDst(dst)
 	} else {
-		s.ipv4Header(pkt, src, dst, uint16(iphl+tl+n))
+		s.ipv4Header(pkt, src, dst, uint16(iphl+tl+n), tos)
 	}
 	t := wire.TCP(pkt[iphl:])
 	t.SetSrcPort(seg.SrcPort)

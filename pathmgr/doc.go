@@ -1,0 +1,16 @@
+// Package pathmgr holds path managers for gomptcp's MPTCP stack beyond the
+// default one (stack.KernelPM, the rules of Linux's in-kernel path
+// manager): each decides which subflows a connection opens (MP_JOIN, RFC
+// 8684 §3.2) from the events of its connections, through the
+// stack.Controller a stack.PathManager receives.
+//
+//   - Fullmesh: a subflow from every local address to every address of
+//     the peer (its initial one and those it announces), as the fullmesh
+//     path manager of the multipath-tcp.org kernel did and Linux's
+//     "fullmesh" endpoints do.
+//   - NDiffPorts: n subflows between the same two addresses, each from its
+//     own port, for paths that ECMP spreads by 5-tuple, as the
+//     multipath-tcp.org kernel's ndiffports did.
+//
+// Path managers run on the stack's loop goroutine; they never block.
+package pathmgr

@@ -1,0 +1,169 @@
+package pathmgr_test
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/gomptcp/mptcp/link/impair"
+	"github.com/gomptcp/mptcp/link/sim"
+	"github.com/gomptcp/mptcp/meta"
+	"github.com/gomptcp/mptcp/pathmgr"
+	"github.com/gomptcp/mptcp/stack"
+)
+
+// net2 is a client and a server with two addresses each (10.0.1.x and
+// 10.0.2.x), joined by one link per subnet.
+type net2 struct {
+	n      *sim.Network
+	client *stack.Stack
+	server *stack.Stack
+}
+
+func newNet2(t *testing.T, clientPM, serverPM stack.PathManager) *net2 {
+	t.Helper()
+	n := sim.New(sim.Config{Seed: 5})
+	var sts [2]*stack.Stack
+	var ifs [2][2]*sim.Interface
+	for h := range 2 {
+		st, err := stack.New(stack.Config{Rand: rand.NewChaCha8([32]byte{byte(h + 1)})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		host := n.AddHost([]string{"client", "server"}[h], st)
+		for p := range 2 {
+			ifs[h][p] = host.AddInterface([]string{"eth0", "eth1"}[p], netip.MustParsePrefix([]string{"10.0.1.", "10.0.2."}[p]+[]string{"1/24", "2/24"}[h]))
+			if err := st.AddNIC(ifs[h][p]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pm := clientPM
+		if h == 1 {
+			pm = serverPM
+		}
+		if err := st.EnableMPTCP(stack.MPConfig{Meta: meta.Config{Rand: rand.NewChaCha8([32]byte{byte(h + 7)})}, PathManager: pm}); err != nil {
+			t.Fatal(err)
+		}
+		sts[h] = st
+	}
+	for p := range 2 {
+		if _, err := n.Connect(ifs[0][p], ifs[1][p], sim.Symmetric(impair.Config{Rate: 20e6, Delay: 5 * time.Millisecond})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &net2{n: n, client: sts[0], server: sts[1]}
+}
+
+// transfer sends size bytes from the client to the server's first
+// address and returns the client's connection once the server has read
+// them all.
+func (w *net2) transfer(t *testing.T, size int) *stack.MPConn {
+	t.Helper()
+	want := make([]byte, size)
+	rand.NewChaCha8([32]byte{3}).Read(want)
+	var got []byte
+	buf := make([]byte, 32<<10)
+	w.n.At(w.n.Now(), func(now time.Time) {
+		_, err := w.server.ListenMPTCP(now, netip.MustParseAddrPort("0.0.0.0:80"), &stack.MPListenOptions{
+			OnAccept: func(time.Time, *stack.MPListener) {},
+			OnEvent: func(now time.Time, c *stack.MPConn, _ meta.Event) {
+				for {
+					n, _ := c.Read(now, buf)
+					if n == 0 {
+						return
+					}
+					got = append(got, buf[:n]...)
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	var cli *stack.MPConn
+	sent := 0
+	w.n.At(w.n.Now(), func(now time.Time) {
+		var err error
+		cli, err = w.client.DialMPTCP(now, netip.MustParseAddrPort("10.0.1.2:80"), &stack.MPDialOptions{
+			OnEvent: func(now time.Time, c *stack.MPConn, _ meta.Event) {
+				for sent < len(want) {
+					n, _ := c.Write(now, want[sent:])
+					if n == 0 {
+						return
+					}
+					sent += n
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	w.n.RunFor(10 * time.Second)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("server read %d bytes, want the %d sent", len(got), len(want))
+	}
+	return cli
+}
+
+// TestFullmesh: with no address announced, the client meshes its two
+// addresses with the server's initial one.
+func TestFullmesh(t *testing.T) {
+	w := newNet2(t, &pathmgr.Fullmesh{}, nil)
+	c := w.transfer(t, 4<<20)
+	in := c.Info()
+	pairs := map[[2]netip.Addr]bool{}
+	for _, sf := range in.Subflow {
+		pairs[[2]netip.Addr{sf.ID.Local.Addr(), sf.ID.Remote.Addr()}] = true
+		if sf.TCP.BytesAcked < 100<<10 {
+			t.Errorf("subflow %v carried %d bytes", sf.ID, sf.TCP.BytesAcked)
+		}
+	}
+	want := [][2]netip.Addr{
+		{netip.MustParseAddr("10.0.1.1"), netip.MustParseAddr("10.0.1.2")},
+		{netip.MustParseAddr("10.0.2.1"), netip.MustParseAddr("10.0.1.2")},
+	}
+	if len(pairs) != len(want) {
+		t.Fatalf("subflows between %v, want %v", pairs, want)
+	}
+	for _, p := range want {
+		if !pairs[p] {
+			t.Errorf("no subflow %v", p)
+		}
+	}
+}
+
+// TestFullmeshLimit: MaxSubflows bounds the additional subflows.
+func TestFullmeshLimit(t *testing.T) {
+	w := newNet2(t, &pathmgr.Fullmesh{MaxSubflows: 1, Exclude: []netip.Addr{netip.MustParseAddr("10.0.2.1")}}, nil)
+	c := w.transfer(t, 1<<20)
+	if n := c.Info().SubflowsTotal; n != 1 {
+		t.Errorf("%d subflows, want 1: the only other address is excluded", n)
+	}
+}
+
+// TestNDiffPorts: four subflows between the same two addresses, each
+// from its own port, all carrying data.
+func TestNDiffPorts(t *testing.T) {
+	w := newNet2(t, &pathmgr.NDiffPorts{N: 4}, nil)
+	c := w.transfer(t, 4<<20)
+	in := c.Info()
+	if len(in.Subflow) != 4 {
+		t.Fatalf("%d subflows, want 4", len(in.Subflow))
+	}
+	ports := map[uint16]bool{}
+	for _, sf := range in.Subflow {
+		if sf.ID.Local.Addr() != netip.MustParseAddr("10.0.1.1") || sf.ID.Remote != netip.MustParseAddrPort("10.0.1.2:80") {
+			t.Errorf("subflow %v: not between the initial addresses", sf.ID)
+		}
+		ports[sf.ID.Local.Port()] = true
+		if sf.TCP.BytesAcked < 50<<10 {
+			t.Errorf("subflow %v carried %d bytes", sf.ID, sf.TCP.BytesAcked)
+		}
+	}
+	if len(ports) != 4 {
+		t.Errorf("local ports %v, want 4 different", ports)
+	}
+}

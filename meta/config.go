@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"time"
 
 	"github.com/gomptcp/mptcp/tcp"
 )
@@ -32,6 +33,31 @@ var (
 	ErrNoHost = errors.New("meta: no host to bind subflows")
 	// ErrAllSubflowsFailed: the connection lost its last subflow.
 	ErrAllSubflowsFailed = errors.New("meta: all subflows failed")
+	// ErrFastClose: the peer ended the connection with MP_FASTCLOSE
+	// (RFC 8684 §3.5), the MPTCP counterpart of a TCP reset; it matches
+	// tcp.ErrConnectionReset with errors.Is.
+	ErrFastClose = fmt.Errorf("meta: connection reset by peer (MP_FASTCLOSE): %w", tcp.ErrConnectionReset)
+	// ErrFallbackMismatch: after a fallback to TCP on data without a
+	// mapping, the peer's infinite mapping placed its bytes elsewhere in
+	// the data stream (RFC 8684 §3.7); the connection was reset rather
+	// than deliver them.
+	ErrFallbackMismatch = errors.New("meta: fallback to TCP disagrees with the peer's infinite mapping")
+	// ErrCloseTimeout: a closed connection did not finish its DATA_FIN
+	// exchange within Config.CloseTimeout and was fast-closed.
+	ErrCloseTimeout = errors.New("meta: close timed out")
+	// ErrNoSubflow: the connection has no live subflow with that
+	// 4-tuple.
+	ErrNoSubflow = errors.New("meta: no such subflow")
+	// ErrUnknownAddrID: no local address has that address ID.
+	ErrUnknownAddrID = errors.New("meta: unknown address ID")
+	// ErrNoAddrID: all 256 address IDs are in use.
+	ErrNoAddrID = errors.New("meta: no free address ID")
+	// ErrInvalidAddr: the address is not a valid unicast IP address.
+	ErrInvalidAddr = errors.New("meta: invalid address")
+	// ErrOptionSpace: the option does not fit in the TCP option space of
+	// any subflow (an ADD_ADDR with an IPv6 address and a port beside
+	// TCP timestamps).
+	ErrOptionSpace = errors.New("meta: option does not fit")
 )
 
 // Host is what a connection needs from the host stack to add subflows
@@ -74,11 +100,44 @@ type Config struct {
 	// Checksum requests DSS checksums (MP_CAPABLE flag A, RFC 8684 §3.1).
 	Checksum bool
 	// DenyJoinInitial sets MP_CAPABLE flag C: the peer should not open
-	// subflows to our initial address and port (RFC 8684 §3.1).
+	// subflows to our initial address and port (RFC 8684 §3.1), and a
+	// Listener refuses MP_JOINs to that address and port. It is the
+	// inverse of Linux's allow_join_initial_addr_port sysctl (default 1,
+	// joins allowed: DenyJoinInitial false).
 	DenyJoinInitial bool
 	// MaxSubflows bounds the subflows of a connection, the initial one
 	// included (default 8, Linux's MPTCP_PM_ADDR_MAX).
 	MaxSubflows int
+
+	// AddAddrTimeout bounds the interval after which an ADD_ADDR the
+	// peer has not echoed is sent again (RFC 8684 §3.4.1), as Linux's
+	// add_addr_timeout sysctl (default 120 s): the interval is the largest
+	// subflow RTO when that is shorter, doubles after each retransmission,
+	// and an ADD_ADDR goes out at most 3 times more, as in Linux. A
+	// negative value turns retransmission off (Linux's 0).
+	AddAddrTimeout time.Duration
+	// CloseTimeout bounds how long a connection the application closed
+	// (Close) lingers for the DATA_FIN exchange (RFC 8684 §3.3.3) to
+	// finish, as Linux's close_timeout sysctl (default 60 s); then it is
+	// ended with MP_FASTCLOSE (RFC 8684 §3.5). A negative value waits for
+	// ever. (Linux also keeps a connection whose last subflow failed that
+	// long, for a path manager to add one; this engine ends such a
+	// connection at once.)
+	CloseTimeout time.Duration
+	// StaleLossCount is the number of retransmission timeouts in a row
+	// after which a subflow is stale, as Linux's stale_loss_cnt sysctl
+	// (default 4): it gets no new data while another subflow works, and
+	// the data it holds unacknowledged goes out again on the others at
+	// once (RFC 8684 §3.3.6). It recovers when it is acknowledged again.
+	// A negative value turns this off.
+	StaleLossCount int
+	// SYNRetransBeforeFallback is the number of retransmissions of an
+	// MP_CAPABLE SYN after which the SYN is sent without MP_CAPABLE and
+	// the connection is plain TCP, in case a middlebox drops SYNs with
+	// unknown options, as Linux's syn_retrans_before_tcp_fallback sysctl
+	// (default 2). A negative value keeps MP_CAPABLE on every SYN
+	// (Linux: 128 and above).
+	SYNRetransBeforeFallback int
 
 	// Rand is the source of keys and MP_JOIN nonces; the stack passes
 	// crypto/rand's Reader. Required.
@@ -103,8 +162,14 @@ const (
 	DefaultRecvBufferSize = 4 << 20
 	DefaultChunkSize      = 16 << 10
 	DefaultMaxSubflows    = 8
-	maxChunkSize          = 65535
-	minSubflowBuffer      = 2 * maxChunkSize
+	// Linux's add_addr_timeout, close_timeout, stale_loss_cnt and
+	// syn_retrans_before_tcp_fallback defaults.
+	DefaultAddAddrTimeout           = 120 * time.Second
+	DefaultCloseTimeout             = 60 * time.Second
+	DefaultStaleLossCount           = 4
+	DefaultSYNRetransBeforeFallback = 2
+	maxChunkSize                    = 65535
+	minSubflowBuffer                = 2 * maxChunkSize
 	// Option space the engine reserves in subflow segments: a DSS with a
 	// 64-bit DATA_ACK and a 64-bit mapping with checksum is 28 bytes
 	// (RFC 8684 §3.3); one with only a 64-bit DATA_ACK, 12.
@@ -125,6 +190,18 @@ func (cfg *Config) normalized() (Config, error) {
 	}
 	if c.MaxSubflows == 0 {
 		c.MaxSubflows = DefaultMaxSubflows
+	}
+	if c.AddAddrTimeout == 0 {
+		c.AddAddrTimeout = DefaultAddAddrTimeout
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.StaleLossCount == 0 {
+		c.StaleLossCount = DefaultStaleLossCount
+	}
+	if c.SYNRetransBeforeFallback == 0 {
+		c.SYNRetransBeforeFallback = DefaultSYNRetransBeforeFallback
 	}
 	switch {
 	case c.Rand == nil:

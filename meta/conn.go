@@ -42,6 +42,13 @@ type Conn struct {
 	pollNext int
 	localIDs []netip.Addr // index = local address ID (ID 0 is the initial subflow's)
 
+	// Path management (RFC 8684 §3.4): our ADD_ADDRs until echoed, and
+	// the addresses the peer announced.
+	announced   []announcement
+	remoteAddrs []RemoteAddr
+	addAddrSent int // addresses announced (mptcpi_add_addr_signal)
+	addAddrRcvd int // addresses accepted (mptcpi_add_addr_accepted)
+
 	// Data-level send state (RFC 8684 §3.3). sbuf[sOff:] holds the bytes
 	// from sndUna to the end of what the application wrote.
 	sndUna, sndNxt uint64
@@ -52,6 +59,7 @@ type Conn struct {
 	finSent        bool // our DATA_FIN is out (at finDSN)
 	finAcked       bool
 	finDSN         uint64
+	finSub         *subflow   // the subflow our DATA_FIN went out on first
 	reinj          []dsnRange // ranges to send again, sorted and disjoint
 	nextChunkID    uint64
 	rtoAt          time.Time // data-level retransmission timer
@@ -83,6 +91,13 @@ type Conn struct {
 	infTx        bool      // we owe the peer an infinite mapping
 	infDSN       uint64    // at this DSN
 	infSSN       uint32    // and relative subflow sequence number
+
+	mpcDropped    bool      // the SYN went out again without MP_CAPABLE (blackhole detection)
+	dssFellBack   bool      // the fallback came from tryDSSFallback
+	infTxCounted  bool      // InfiniteMapTx counted
+	fastClose     bool      // our resets carry MP_FASTCLOSE (RFC 8684 §3.5)
+	closeDeadline time.Time // Close was called: fast-close then (Config.CloseTimeout)
+	closeArm      bool      // Close was called: start that timer at the next Poll
 
 	writeClosed bool // Close or CloseWrite was called
 	closeSubs   bool // subflows were told to close
@@ -199,6 +214,7 @@ func Dial(now time.Time, cfg *Config, id tcp.ConnID) (*Conn, error) {
 	}
 	sf.tc = tc
 	sf.iss = tc.ISS()
+	sf.ackMax = sf.iss + 1
 	c.subflows = append(c.subflows, sf)
 	c.st.subflowsTotal++
 	if c.fallback {
@@ -343,21 +359,37 @@ func (c *Conn) Close() error {
 		c.Abort()
 		return nil
 	}
+	if c.closeDeadline.IsZero() && !c.closeSubs {
+		c.closeArm = true // the next Poll starts Config.CloseTimeout
+	}
 	return c.CloseWrite()
 }
 
-// Abort resets every subflow (with MP_TCPRST) and ends the connection.
-func (c *Conn) Abort() {
+// Abort ends the connection at once. An MPTCP connection is fast-closed
+// (RFC 8684 §3.5): every subflow is reset with a RST that carries
+// MP_FASTCLOSE with the peer's key and MP_TCPRST, as Linux does for a
+// close with a zero linger time, so the peer's connection ends with a
+// reset too. Before the keys are exchanged, or after a fallback, the
+// subflows are reset plainly (with MP_TCPRST while MPTCP).
+func (c *Conn) Abort() { c.abort(tcp.ErrAborted) }
+
+func (c *Conn) abort(err error) {
 	if c.done {
 		return
 	}
+	c.fastClose = c.mptcp && !c.fallback && c.remoteKeyKnown
+	c.resetAll(wire.TCPRSTUnspecified)
+	c.fail(err)
+}
+
+// resetAll resets every live subflow.
+func (c *Conn) resetAll(reason wire.TCPRSTReason) {
 	for _, sf := range c.subflows {
 		if !sf.dead {
-			sf.rstReason = wire.TCPRSTUnspecified
+			sf.rstReason = reason
 			sf.tc.Abort()
 		}
 	}
-	c.fail(tcp.ErrAborted)
 }
 
 func (c *Conn) fail(err error) {
@@ -369,11 +401,16 @@ func (c *Conn) fail(err error) {
 
 // AddSubflow opens a subflow from local to remote with MP_JOIN
 // (RFC 8684 §3.2), binding its 4-tuple through Config.Host (a zero port in
-// local lets the host choose). The SYN announces the address ID of local:
-// 0 for the initial subflow's address, then 1, 2, … for each new address.
+// local lets the host choose; a zero port in remote means the port of the
+// initial subflow's peer, as for an ADD_ADDR without a port, §3.4.1). The
+// SYN announces the address ID of local: 0 for the initial subflow's
+// address, the ID Announce gave it, or else 1, 2, … for each new address.
 // backup sets flag B. The subflow carries data after its fourth ACK
 // (EventSubflowEstablished).
 func (c *Conn) AddSubflow(now time.Time, local netip.AddrPort, remote netip.AddrPort, backup bool) (tcp.ConnID, error) {
+	if remote.Port() == 0 {
+		remote = netip.AddrPortFrom(remote.Addr(), c.initialRemote().Port())
+	}
 	switch {
 	case c.fallback:
 		return tcp.ConnID{}, ErrFallback
@@ -387,6 +424,9 @@ func (c *Conn) AddSubflow(now time.Time, local netip.AddrPort, remote netip.Addr
 	if c.remoteDenyJoin && len(c.subflows) > 0 && remote == c.initialRemote() {
 		return tcp.ConnID{}, ErrJoinDenied
 	}
+	if len(c.localIDs) >= 256 && c.findLocalID(local.Addr()) < 0 {
+		return tcp.ConnID{}, ErrNoAddrID
+	}
 	var nonce [4]byte
 	if _, err := io.ReadFull(c.cfg.Rand, nonce[:]); err != nil {
 		return tcp.ConnID{}, fmt.Errorf("meta: MP_JOIN nonce: %w", err)
@@ -396,7 +436,7 @@ func (c *Conn) AddSubflow(now time.Time, local netip.AddrPort, remote netip.Addr
 		return tcp.ConnID{}, err
 	}
 	sf := &subflow{c: c, id: id, active: true, join: true, backup: backup,
-		localNonce: beUint32(nonce[:]), localID: c.localAddrID(id.Local.Addr())}
+		localNonce: beUint32(nonce[:]), localID: c.localAddrID(id.Local.Addr()), remoteID: c.remoteAddrID(remote)}
 	tc, err := tcp.Dial(now, c.subflowConfig(), id, sf)
 	if err != nil {
 		c.cfg.Host.UnbindSubflow(c, id)
@@ -404,9 +444,9 @@ func (c *Conn) AddSubflow(now time.Time, local netip.AddrPort, remote netip.Addr
 	}
 	sf.tc = tc
 	sf.iss = tc.ISS()
+	sf.ackMax = sf.iss + 1
 	c.subflows = append(c.subflows, sf)
 	c.st.subflowsTotal++
-	c.infOK = false // data may now travel on several subflows
 	return id, nil
 }
 
@@ -425,18 +465,26 @@ func (c *Conn) initialRemote() netip.AddrPort {
 
 // localAddrID returns the address ID of a local address: 0 for the initial
 // subflow's, then 1, 2, … in order of first use (RFC 8684 §3.2: IDs
-// identify addresses, not subflows).
+// identify addresses, not subflows). Callers check that an ID is free
+// (ErrNoAddrID) before they need a new one.
 func (c *Conn) localAddrID(a netip.Addr) uint8 {
-	for i, x := range c.localIDs {
-		if x == a {
-			return uint8(i)
-		}
+	if i := c.findLocalID(a); i >= 0 {
+		return uint8(i)
 	}
-	if len(c.localIDs) >= 255 {
+	if len(c.localIDs) >= 256 {
 		return 255
 	}
 	c.localIDs = append(c.localIDs, a)
 	return uint8(len(c.localIDs) - 1)
+}
+
+func (c *Conn) findLocalID(a netip.Addr) int {
+	for i, x := range c.localIDs {
+		if x == a {
+			return i
+		}
+	}
+	return -1
 }
 
 func (c *Conn) liveSubflows() int {
@@ -465,6 +513,7 @@ func (c *Conn) Input(now time.Time, id tcp.ConnID, seg *tcp.Segment) bool {
 	c.now = now
 	sf.tc.Input(now, seg)
 	c.afterSubflow(sf)
+	c.closeRequested()
 	c.pullAll()
 	c.progress()
 	return true
@@ -487,11 +536,18 @@ func (c *Conn) Poll(now time.Time, buf []byte) (tcp.ConnID, tcp.Segment, bool) {
 			continue
 		}
 		if sf.ackWanted {
-			sf.injectAckRequest(now)
+			sf.ackWanted = false
+			sf.tc.SendAck()
 		}
 		seg, ok := sf.tc.Poll(now, buf)
 		c.afterSubflow(sf)
 		if ok {
+			if len(seg.Payload) > 0 && (sf.hasSignals() && !sf.sigWait || c.finSub == sf && c.finSent && !c.finAcked) {
+				// Data went first; the signals (or the DATA_FIN,
+				// after the data of its subflow) need a pure ACK
+				// of their own.
+				sf.ackWanted = true
+			}
 			c.pollNext = k
 			return sf.id, seg, true
 		}
@@ -527,6 +583,15 @@ func (c *Conn) NextDeadline() time.Time {
 		take(c.failDeadline)
 		take(c.failRetryAt)
 	}
+	if !c.done {
+		take(c.closeDeadline)
+		if c.closeArm {
+			take(c.now)
+		}
+		for i := range c.announced {
+			take(c.announced[i].nextAt)
+		}
+	}
 	return t
 }
 
@@ -544,6 +609,8 @@ func (c *Conn) afterSubflow(sf *subflow) {
 		switch ev.Kind {
 		case tcp.EventChunkAcked:
 			sf.chunkAcked(ev.ChunkID)
+		case tcp.EventRTO:
+			c.subflowRTO(sf, ev.Count)
 		case tcp.EventReadable, tcp.EventEOF:
 			c.pull(sf)
 		case tcp.EventClosed:
@@ -561,15 +628,14 @@ func (c *Conn) subflowClosed(sf *subflow, err error) {
 	sf.dead = true
 	// Data it carried that the peer has not acknowledged at the data
 	// level goes out again on the other subflows (RFC 8684 §3.3.6).
-	for i := sf.txHead; i < len(sf.tx); i++ {
-		ch := &sf.tx[i]
-		if end := ch.dsn + uint64(ch.n); dsnLT(c.sndUna, end) {
-			c.addReinject(dsnMax(ch.dsn, c.sndUna), end)
-		}
-	}
+	c.reinjectFrom(sf, true)
 	sf.tx, sf.txHead = nil, 0
 	sf.maps = nil
-	c.emit(Event{Kind: EventSubflowClosed, ID: sf.id, Err: err})
+	sf.clearSignals()
+	ev := sf.event(EventSubflowClosed)
+	ev.Err = err
+	ev.ResetSeen, ev.Reason, ev.Transient = sf.rstSeen, sf.rstRxReason, sf.rstRxTransient
+	c.emit(ev)
 	if sf.lst != nil {
 		sf.lst.drain()
 		sf.lst = nil
@@ -591,6 +657,8 @@ func (c *Conn) allClosed(err error) {
 	c.done = true
 	c.writeClosed = true
 	c.rtoAt = time.Time{}
+	c.closeDeadline = time.Time{}
+	c.announced = nil
 	c.sbuf, c.sOff = nil, 0
 	c.reinj = nil
 	c.releaseToken()
@@ -638,6 +706,7 @@ func (c *Conn) progress() {
 	if c.established && !c.closeSubs && c.writeClosed && c.rcvFin && (c.finAcked || c.fallback) && len(c.sbuf) == c.sOff {
 		// Both DATA_FINs are acknowledged: close the subflows.
 		c.closeSubs = true
+		c.closeDeadline, c.closeArm = time.Time{}, false
 		for _, sf := range c.subflows {
 			if !sf.dead {
 				sf.tc.Close()
@@ -646,11 +715,30 @@ func (c *Conn) progress() {
 	}
 }
 
-// Event is something that happened to a connection.
+// Event is something that happened to a connection. The fields follow
+// Linux's mptcp_pm netlink events (MPTCP_EVENT_*), which path managers
+// react to.
 type Event struct {
 	Kind EventKind
 	ID   tcp.ConnID // the subflow, for subflow events
 	Err  error      // EventSubflowClosed, EventClosed
+	// LocalID and RemoteID are the address IDs of a subflow's ends for
+	// subflow events (RFC 8684 §3.2); RemoteID is the peer's address ID
+	// for EventAnnounced and EventRemoved.
+	LocalID, RemoteID uint8
+	// Backup: the subflow is a backup one, by our choice or the peer's
+	// (subflow events; RFC 8684 §3.3.8).
+	Backup bool
+	// Addr is the address an EventAnnounced announces; a zero port means
+	// the ADD_ADDR had none: the peer listens on the connection's port
+	// (RFC 8684 §3.4.1), and AddSubflow takes a zero port that way.
+	Addr netip.AddrPort
+	// ResetSeen reports, for EventSubflowClosed, that the peer reset the
+	// subflow with MP_TCPRST (RFC 8684 §3.6), whose Reason and T flag
+	// (Transient) follow.
+	ResetSeen bool
+	Reason    wire.TCPRSTReason
+	Transient bool
 }
 
 // EventKind says what an Event reports.
@@ -666,9 +754,13 @@ const (
 	EventSubflowEstablished                  // a subflow (ID) can carry data
 	EventSubflowClosed                       // a subflow (ID) closed (Err: why)
 	EventClosed                              // the connection ended (Err: why, nil after an orderly close)
+	EventAnnounced                           // the peer announced an address (RemoteID, Addr) with ADD_ADDR (RFC 8684 §3.4.1)
+	EventRemoved                             // the peer removed an address (RemoteID) with REMOVE_ADDR (RFC 8684 §3.4.2)
+	EventSubflowPriority                     // the peer changed a subflow's priority (ID, Backup) with MP_PRIO (RFC 8684 §3.3.8)
 )
 
-var eventNames = [...]string{"established", "fallback", "readable", "eof", "writable", "subflow-established", "subflow-closed", "closed"}
+var eventNames = [...]string{"established", "fallback", "readable", "eof", "writable", "subflow-established",
+	"subflow-closed", "closed", "announced", "removed", "subflow-priority"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {

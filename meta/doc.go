@@ -44,6 +44,40 @@
 //     address IDs and the fourth ACK; a Scheduler picks the subflow for each
 //     chunk, and the data of a subflow that dies is reinjected on the
 //     others, as is data that stays unacknowledged at the data level.
+//     Every subflow of a connection, on either side, is in the
+//     connection's congestion-control group (cc.Group).
+//   - Path management signals (RFC 8684 §3.3.8, §3.4), for a path manager
+//     above that decides: Announce sends ADD_ADDR with its HMAC on a pure
+//     ACK and repeats it until echoed (Config.AddAddrTimeout, as Linux);
+//     a received ADD_ADDR is verified, echoed and reported
+//     (EventAnnounced), one with a bad HMAC dropped (AddAddrDrop).
+//     RemoveAddr sends REMOVE_ADDR and resets our subflows from that
+//     address; a received one resets the subflows to the listed addresses
+//     (EventRemoved), their data reinjected. SetBackup sends MP_PRIO; a
+//     received one marks the subflow backup for the scheduler
+//     (EventSubflowPriority). The engine opens no subflow by itself:
+//     AddSubflow does, and ResetSubflow gives one up with an MP_TCPRST
+//     reason.
+//   - MP_FASTCLOSE (RFC 8684 §3.5): Abort sends it with the peer's key on
+//     a RST of every subflow, with MP_TCPRST, as Linux does; a received
+//     one with our key resets every subflow and ends the connection with
+//     ErrFastClose (an ECONNRESET), one with another key is ignored. A
+//     connection whose Close does not finish within Config.CloseTimeout
+//     is fast-closed.
+//   - MP_TCPRST (RFC 8684 §3.6) on every reset of an MPTCP subflow, with
+//     the reasons Linux uses; a received reason goes with the subflow's
+//     EventSubflowClosed.
+//   - Fallback after the handshake (RFC 8684 §3.7): when a middlebox strips
+//     the MPTCP options from the data of the only subflow (data arrives
+//     without a mapping, or our data is acknowledged without any MPTCP
+//     option), and that subflow has carried the data stream byte for byte,
+//     both ends continue as plain TCP without loss; otherwise the subflow
+//     is reset (middlebox interference) and its data reinjected. An
+//     MP_CAPABLE SYN that goes unanswered Config.SYNRetransBeforeFallback
+//     times is sent without MP_CAPABLE (Linux's blackhole detection).
+//   - Stale subflows: a subflow at its Config.StaleLossCount-th
+//     retransmission timeout in a row gets no new data while another
+//     works, and what it has not delivered goes out on the others at once.
 //   - Counters named after Linux's MPTcpExt MIB (MIB), and an Info snapshot
 //     after Linux's struct mptcp_info.
 //
@@ -60,13 +94,15 @@
 // buffers.
 //
 // When the engine needs a subflow to send a pure ACK at once (a DATA_FIN,
-// its acknowledgement, the fourth ACK of MP_JOIN), it hands the TCP engine
-// a zero-length segment just left of its receive window, which every TCP
-// answers with an ACK and otherwise ignores (RFC 9293 §3.10.7.4).
+// its acknowledgement, the fourth ACK of MP_JOIN, a path-management
+// signal), it asks the TCP engine with tcp.Conn.SendAck. Signals ride on
+// pure ACKs, with the DSS beside them when there is room and on the next
+// ACK otherwise.
 //
-// Not implemented yet: ADD_ADDR, REMOVE_ADDR, MP_PRIO and MP_FASTCLOSE
-// (path management and fast close), and a fallback after the handshake for
-// any other reason than a checksum failure.
+// Not implemented: Linux's make-after-break linger (a connection that lost
+// its last subflow ends at once here) and its host-wide disabling of MPTCP
+// after a detected blackhole. An MP_JOIN to an announced port reaches the
+// connection only if the host hands that port's SYNs to a Listener.
 //
 // A Conn is not safe for concurrent use; a Listener neither.
 package meta

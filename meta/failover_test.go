@@ -182,7 +182,8 @@ func TestChecksumFailureSingleSubflow(t *testing.T) {
 				if dir == "down" {
 					rx, tx = tx, rx
 				}
-				if rx.Get(DataCsumErr) != 1 || rx.Get(MPFailTx) < 1 || tx.Get(MPFailRx) != 1 || rx.Get(InfiniteMapRx) != 1 || infSeen == 0 {
+				if rx.Get(DataCsumErr) != 1 || rx.Get(MPFailTx) < 1 || tx.Get(MPFailRx) != 1 || rx.Get(InfiniteMapRx) != 1 || infSeen == 0 ||
+					tx.Get(InfiniteMapTx) != 1 {
 					t.Errorf("csum errors %d, MP_FAIL tx %d rx %d, infinite mappings rx %d seen %d",
 						rx.Get(DataCsumErr), rx.Get(MPFailTx), tx.Get(MPFailRx), rx.Get(InfiniteMapRx), infSeen)
 				}

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -99,12 +100,26 @@ func FuzzMutatedOptions(f *testing.F) {
 		h.listen(sc)
 		x := &transfer{h: h, up: up, down: down, joins: clientAddr[1:2], closeOnEOF: true}
 		x.cli = h.dial(cc, clientAddr[0])
+		// Path-management signals travel too, so that mutations hit
+		// ADD_ADDR, its echo and MP_PRIO: the server announces an
+		// address and the client makes its join a backup subflow.
+		announced, prio := in[0]&2 == 0, in[0]&4 == 0
+		app := func() {
+			x.app()
+			if !announced && x.srv != nil && len(x.gotDown) > 4<<10 {
+				_, err := x.srv.Announce(h.now, netip.AddrPortFrom(announcedAddr, 0))
+				announced = err != ErrNotEstablished
+			}
+			if !prio && len(x.cli.Subflows()) == 2 && len(x.gotUp) > 8<<10 {
+				prio = x.cli.SetBackup(h.now, x.cli.Subflows()[1], true) != ErrNotEstablished
+			}
+		}
 		end := h.now.Add(3 * time.Minute)
 		for steps := 0; steps < 200000 && h.now.Before(end); steps++ {
 			if x.cliEOF && x.srvEOF && x.cli.Closed() && (x.srv == nil || x.srv.Closed()) {
 				break
 			}
-			if !h.step(x.app) {
+			if !h.step(app) {
 				break
 			}
 		}

@@ -30,6 +30,11 @@ func (c *Conn) clientHandshake(sf *subflow, m *wire.MPTCPOptions) {
 	switch {
 	case !c.mptcp:
 		sf.fully = true // plain TCP from the start
+		if c.mpcDropped {
+			// The SYN without MP_CAPABLE got through where those
+			// with it did not.
+			c.mib.inc(Blackhole)
+		}
 	case !usableMPCapable(m, wire.MPCapableSYNACK):
 		// RFC 8684 §3.7: no (usable) MP_CAPABLE in the SYN/ACK: the
 		// connection is plain TCP.
@@ -114,8 +119,15 @@ func (c *Conn) doFallback() {
 	}
 	c.reinj = nil
 	c.rtoAt = time.Time{}
+	c.announced = nil
 	for _, sf := range c.subflows {
 		sf.fully = sf == c.fbSub
+		sf.clearSignals()
+		if sf != c.fbSub && !sf.dead {
+			// Joins still in their handshakes cannot go on: a
+			// plain TCP connection has one subflow.
+			sf.tc.Abort()
+		}
 	}
 	c.emit(Event{Kind: EventFallback})
 }
@@ -139,6 +151,9 @@ func (sf *subflow) checkJoinSynAck(m *wire.MPTCPOptions) tcp.Verdict {
 	}
 	sf.remoteNonce, sf.remoteID, sf.remoteBackup = j.Random, j.AddrID, j.Backup()
 	c.mib.inc(MPJoinSynAckRx)
+	// Data may now travel on several subflows: no more fallback to
+	// plain TCP (RFC 8684 §3.7; Linux's allow_infinite_fallback).
+	c.infOK = false
 	if sf.remoteBackup {
 		c.mib.inc(MPJoinSynAckBackupRx)
 	}
@@ -160,6 +175,7 @@ func (sf *subflow) checkJoinAck(m *wire.MPTCPOptions) tcp.Verdict {
 		return tcp.Reset
 	}
 	c.mib.inc(MPJoinAckRx)
+	c.infOK = false // as for an active join (checkJoinSynAck)
 	return tcp.Accept
 }
 

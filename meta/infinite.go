@@ -78,11 +78,21 @@ func (c *Conn) onInfiniteMapping(sf *subflow, d *wire.DSS) {
 // dsn on is written again as plain TCP after an infinite mapping that
 // says where it starts. With other subflows the subflow is reset and its
 // data reinjected on them.
-func (c *Conn) onMPFail(sf *subflow, dsn uint64) {
-	if c.fallback {
+//
+// MP_FAIL reports a checksum failure, so without DSS checksums it is
+// ignored (Linux sends it only then), as is the peer's answer to our own
+// MP_FAIL. Rewinding the data stream is only safe when the peer really
+// stopped at dsn: the MP_FAIL must come with a DATA_ACK of dsn, as the
+// receivers of this engine and of Linux send it; a forged or mangled
+// one otherwise could make the peer take the data sent again for new
+// data.
+func (c *Conn) onMPFail(sf *subflow, m *wire.MPTCPOptions) {
+	if c.fallback || !c.csum || c.rxInfWait {
 		return
 	}
-	if c.liveSubflows() != 1 || dsnLT(dsn, c.sndUna) || dsnLT(c.sndNxt, dsn) {
+	dsn := m.MPFail.DSN
+	if c.liveSubflows() != 1 || dsnLT(dsn, c.sndUna) || dsnLT(c.sndNxt, dsn) ||
+		!m.Has(wire.SubtypeDSS) || !m.DSS.HasDataACK() || c.dataAck(&m.DSS) != dsn {
 		c.resetSubflow(sf, wire.TCPRSTMPTCPError)
 		return
 	}
@@ -136,6 +146,9 @@ func (sf *subflow) writeInfinite(w *optWriter, seq uint32, payload int) {
 	if !c.infTx || sf != c.fbSub || payload > 0 && seq-sf.iss != c.infSSN {
 		return
 	}
-	put(w, wire.DSS{Flags: wire.DSSMapping | wire.DSSDSN64, DSN: c.infDSN, SSN: c.infSSN,
-		DataLen: 0, HasChecksum: c.csum})
+	if put(w, wire.DSS{Flags: wire.DSSMapping | wire.DSSDSN64, DSN: c.infDSN, SSN: c.infSSN,
+		DataLen: 0, HasChecksum: c.csum}) && !c.infTxCounted {
+		c.infTxCounted = true
+		c.mib.inc(InfiniteMapTx)
+	}
 }

@@ -19,9 +19,12 @@ type Listener struct {
 	mib *MIB
 
 	// Set by the SYN hook during tl.Input.
-	newConn *Conn
-	newSF   *subflow
-	now     time.Time
+	newConn   *Conn
+	newSF     *subflow
+	now       time.Time
+	rstReason wire.TCPRSTReason // of a refused MP_JOIN
+	rstSet    bool
+	rstOpt    [4]byte // the MP_TCPRST of the reply
 
 	ready []*Conn
 }
@@ -41,7 +44,7 @@ func NewListener(cfg *Config, port uint16, backlog int) (*Listener, error) {
 		return nil, err
 	}
 	l := &Listener{cfg: n, tl: tl, mib: n.MIB}
-	tl.SetSYNHook(l.onSYN)
+	tl.SetSYNConfigHook(l.onSYN)
 	return l, nil
 }
 
@@ -55,13 +58,21 @@ func (l *Listener) Tokens() TokenRegistry { return l.cfg.Tokens }
 // When it creates a subflow it returns the connection it belongs to: a
 // new one, or an existing one for an MP_JOIN; the stack then hands that
 // 4-tuple's segments to conn.Input. A reply (a RST) is returned for
-// segments refused outright, such as an MP_JOIN for an unknown token.
+// segments refused outright, such as an MP_JOIN for an unknown token; the
+// RST refusing an MP_JOIN carries MP_TCPRST with the reason, as Linux's
+// does (RFC 8684 §3.6), in memory of the Listener: encode the reply
+// before the next Input.
 func (l *Listener) Input(now time.Time, id tcp.ConnID, seg *tcp.Segment) (conn *Conn, reply tcp.Segment, hasReply bool) {
 	l.now = now
-	l.newConn, l.newSF = nil, nil
+	l.newConn, l.newSF, l.rstSet = nil, nil, false
 	tc, reply, hasReply := l.tl.Input(now, id, seg)
 	c, sf := l.newConn, l.newSF
 	l.newConn, l.newSF = nil, nil
+	if hasReply && l.rstSet && reply.Flags&tcp.FlagRST != 0 {
+		reply.Options.MPTCP[0] = wire.MPTCPRST{Reason: l.rstReason}.Append(l.rstOpt[:0])
+		reply.Options.NumMPTCP = 1
+		l.mib.inc(MPRstTx)
+	}
 	if tc == nil {
 		if c != nil && sf != nil && sf.initial {
 			c.releaseToken()
@@ -77,14 +88,18 @@ func (l *Listener) Input(now time.Time, id tcp.ConnID, seg *tcp.Segment) (conn *
 	sf.tc = tc
 	sf.iss = tc.ISS()
 	sf.irs = tc.IRS()
+	sf.ackMax = sf.iss + 1
 	sf.lst = l
 	c.subflows = append(c.subflows, sf)
 	c.st.subflowsTotal++
 	return c, reply, hasReply
 }
 
-// onSYN is the tcp listener's SYN hook.
-func (l *Listener) onSYN(id tcp.ConnID, seg *tcp.Segment) (tcp.Verdict, tcp.Hooks) {
+// onSYN is the tcp listener's SYN hook. Every subflow of a connection,
+// the initial one and its joins, gets the connection's TCP configuration,
+// so that coupled congestion control sees all of them (one cc.Group per
+// connection, as for an active one).
+func (l *Listener) onSYN(id tcp.ConnID, seg *tcp.Segment) (tcp.Verdict, tcp.Hooks, *tcp.Config) {
 	var m wire.MPTCPOptions
 	_ = wire.ParseMPTCPOptions(&seg.Options, &m)
 	if m.Has(wire.SubtypeMPJoin) && m.MPJoin.Form == wire.MPJoinSYN {
@@ -92,7 +107,7 @@ func (l *Listener) onSYN(id tcp.ConnID, seg *tcp.Segment) (tcp.Verdict, tcp.Hook
 	}
 	c, err := newConn(&l.cfg)
 	if err != nil {
-		return tcp.Drop, nil
+		return tcp.Drop, nil, nil
 	}
 	c.now = l.now
 	c.passive = true
@@ -115,7 +130,7 @@ func (l *Listener) onSYN(id tcp.ConnID, seg *tcp.Segment) (tcp.Verdict, tcp.Hook
 		case ErrNoTokens:
 			l.mib.inc(MPFallbackTokenInit)
 		default:
-			return tcp.Drop, nil
+			return tcp.Drop, nil, nil
 		}
 	}
 	if !c.mptcp {
@@ -127,16 +142,25 @@ func (l *Listener) onSYN(id tcp.ConnID, seg *tcp.Segment) (tcp.Verdict, tcp.Hook
 		c.fbSub = sf
 	}
 	l.newConn, l.newSF = c, sf
-	return tcp.Accept, sf
+	return tcp.Accept, sf, c.subflowConfig()
 }
 
-// joinSYN handles an MP_JOIN SYN (RFC 8684 §3.2).
-func (l *Listener) joinSYN(id tcp.ConnID, m *wire.MPTCPOptions) (tcp.Verdict, tcp.Hooks) {
+// refuse answers a SYN with a RST that carries MP_TCPRST with reason.
+func (l *Listener) refuse(reason wire.TCPRSTReason) (tcp.Verdict, tcp.Hooks, *tcp.Config) {
+	l.rstReason, l.rstSet = reason, true
+	return tcp.Reset, nil, nil
+}
+
+// joinSYN handles an MP_JOIN SYN (RFC 8684 §3.2). A refusal gets a RST
+// with MP_TCPRST: "MPTCP error" for an unknown token, "administratively
+// prohibited" when the connection takes no more subflows, "lack of
+// resources" when no nonce could be drawn, as in Linux.
+func (l *Listener) joinSYN(id tcp.ConnID, m *wire.MPTCPOptions) (tcp.Verdict, tcp.Hooks, *tcp.Config) {
 	j := &m.MPJoin
 	c := l.cfg.Tokens.Lookup(j.Token)
 	if c == nil {
 		l.mib.inc(MPJoinNoTokenFound)
-		return tcp.Reset, nil
+		return l.refuse(wire.TCPRSTMPTCPError)
 	}
 	l.mib.inc(MPJoinSynRx)
 	if j.Backup() {
@@ -144,19 +168,19 @@ func (l *Listener) joinSYN(id tcp.ConnID, m *wire.MPTCPOptions) (tcp.Verdict, tc
 	}
 	if !c.established || !c.mptcp || c.fallback || c.done || c.closeSubs || !c.remoteKeyKnown ||
 		c.liveSubflows() >= c.cfg.MaxSubflows ||
-		c.cfg.DenyJoinInitial && c.isInitialLocal(id.Local) {
+		c.cfg.DenyJoinInitial && c.isInitialLocal(id.Local) ||
+		len(c.localIDs) >= 256 && c.findLocalID(id.Local.Addr()) < 0 {
 		l.mib.inc(MPJoinRejected)
-		return tcp.Reset, nil
+		return l.refuse(wire.TCPRSTAdminProhibited)
 	}
 	var nonce [4]byte
 	if _, err := io.ReadFull(c.cfg.Rand, nonce[:]); err != nil {
-		return tcp.Drop, nil
+		return l.refuse(wire.TCPRSTLackOfResources)
 	}
-	c.infOK = false // data may now travel on several subflows
 	sf := &subflow{c: c, id: id, join: true, remoteNonce: j.Random, remoteID: j.AddrID,
 		remoteBackup: j.Backup(), localNonce: beUint32(nonce[:]), localID: c.localAddrID(id.Local.Addr())}
 	l.newConn, l.newSF = c, sf
-	return tcp.Accept, sf
+	return tcp.Accept, sf, c.subflowConfig()
 }
 
 func (c *Conn) isInitialLocal(ap netip.AddrPort) bool {

@@ -6,7 +6,8 @@ import (
 )
 
 // Counter names one MIB counter. The names are those of Linux's MPTcpExt
-// counters (net/mptcp/mib.c) for the events this engine implements.
+// counters (net/mptcp/mib.c) for the events this engine implements, with
+// one addition that Linux does not count (MPFastcloseRxBadKey).
 type Counter uint8
 
 // Counters.
@@ -45,6 +46,28 @@ const (
 	MPRstTx                                // MP_TCPRST sent
 	MPRstRx                                // MP_TCPRST received
 	MPCurrEstab                            // gauge: MPTCP connections established now
+	MPCapableSYNTXDrop                     // MP_CAPABLE dropped from a retransmitted SYN (blackhole detection)
+	Blackhole                              // the SYN without MP_CAPABLE was answered: a middlebox drops MPTCP SYNs
+	DssFallback                            // fallback to TCP after data without a mapping (RFC 8684 §3.7)
+	InfiniteMapTx                          // infinite mapping sent
+	AddAddr                                // ADD_ADDR with a valid HMAC received
+	AddAddrTx                              // ADD_ADDR sent (retransmissions included)
+	AddAddrTxDrop                          // ADD_ADDR not sent: no room for it
+	EchoAdd                                // ADD_ADDR echo received
+	EchoAddTx                              // ADD_ADDR echo sent
+	EchoAddTxDrop                          // ADD_ADDR echo not sent: no room for it
+	PortAdd                                // ADD_ADDR (or echo) with a port received
+	AddAddrDrop                            // ADD_ADDR dropped: bad HMAC
+	RmAddr                                 // address ID removed by a received REMOVE_ADDR
+	RmAddrTx                               // REMOVE_ADDR sent
+	RmSubflow                              // subflow closed because its local address was removed
+	MPPrioTx                               // MP_PRIO sent
+	MPPrioRx                               // MP_PRIO received
+	MPFastcloseTx                          // MP_FASTCLOSE sent
+	MPFastcloseRx                          // MP_FASTCLOSE with our key received
+	SubflowStale                           // subflow marked stale
+	SubflowRecover                         // stale subflow acknowledged again
+	MPFastcloseRxBadKey                    // MP_FASTCLOSE with a wrong key ignored (not a Linux counter: Linux ignores it silently)
 	numCounters
 )
 
@@ -56,6 +79,10 @@ var counterNames = [numCounters]string{
 	"MPJoinAckNoMPJoin", "MPJoinRejected", "MPJoinSynTx", "DSSNotMatching", "DSSNoMatchTCP",
 	"DataCsumErr", "InfiniteMapRx", "OFOQueueTail", "OFOQueue", "OFOMerge", "NoDSSInWindow",
 	"DuplicateData", "MPFailTx", "MPFailRx", "MPRstTx", "MPRstRx", "MPCurrEstab",
+	"MPCapableSYNTXDrop", "Blackhole", "DssFallback", "InfiniteMapTx", "AddAddr", "AddAddrTx",
+	"AddAddrTxDrop", "EchoAdd", "EchoAddTx", "EchoAddTxDrop", "PortAdd", "AddAddrDrop", "RmAddr",
+	"RmAddrTx", "RmSubflow", "MPPrioTx", "MPPrioRx", "MPFastcloseTx", "MPFastcloseRx",
+	"SubflowStale", "SubflowRecover", "MPFastcloseRxBadKey",
 }
 
 // String returns the Linux name of the counter, e.g. "MPJoinSynRx".

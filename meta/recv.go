@@ -119,13 +119,29 @@ func (sf *subflow) checkMapping(seg *tcp.Segment, m *wire.MPTCPOptions) tcp.Verd
 // processOptions acts on the MPTCP options of an accepted segment of an
 // MPTCP subflow: DATA_ACK, mapping, DATA_FIN, MP_FAIL.
 func (c *Conn) processOptions(sf *subflow, seg *tcp.Segment, m *wire.MPTCPOptions) {
+	if m.Has(wire.SubtypeMPFastClose) {
+		// RFC 8684 §3.5, on an ACK: reset every subflow.
+		c.onFastClose(&m.MPFastClose)
+		if c.done || c.err != nil {
+			return
+		}
+	}
+	if m.Has(wire.SubtypeAddAddr) {
+		c.onAddAddr(sf, &m.AddAddr)
+	}
+	if m.Has(wire.SubtypeRemoveAddr) {
+		c.onRemoveAddr(m.RemoveAddr.IDs)
+	}
+	if m.Has(wire.SubtypeMPPrio) {
+		c.onPrio(sf, &m.MPPrio)
+	}
 	if m.Has(wire.SubtypeDSS) && m.DSS.HasDataACK() {
 		c.mpcPhase = false // RFC 8684 §3.1: the peer's first DATA_ACK ends it
 		c.onDataAck(sf, &m.DSS, seg.Window)
 	}
 	if m.Has(wire.SubtypeMPFail) {
 		c.mib.inc(MPFailRx)
-		c.onMPFail(sf, m.MPFail.DSN)
+		c.onMPFail(sf, m)
 		if c.fallback {
 			return
 		}
@@ -227,10 +243,16 @@ func (c *Conn) pull(sf *subflow) {
 		rs := sf.tc.ReadSeq()
 		mp := sf.mapAt(rs)
 		if mp == nil {
-			// RFC 8684 §3.3: data without a mapping cannot be
-			// placed in the data stream.
+			// RFC 8684 §3.3, §3.7: data without a mapping, its DSS
+			// lost to a middlebox. On the only subflow of an
+			// unbroken stream both ends fall back to TCP; else the
+			// data cannot be placed and the subflow is reset.
+			if c.tryDSSFallback(sf) {
+				c.pullFallback(sf)
+				return
+			}
 			c.mib.inc(DSSNoMatchTCP)
-			c.resetSubflow(sf, wire.TCPRSTMPTCPError)
+			c.resetSubflow(sf, wire.TCPRSTMiddleboxInterference)
 			return
 		}
 		want := int(mp.end() - rs)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/gomptcp/mptcp/tcp"
 	"github.com/gomptcp/mptcp/wire"
@@ -112,9 +113,6 @@ func TestMappingValidation(t *testing.T) {
 		{"infinite mapping", func(cli, srv *Conn) wire.DSS {
 			return wire.DSS{Flags: wire.DSSMapping | wire.DSSDSN64, DSN: srv.localIDSN + 2, SSN: 2, DataLen: 0}
 		}, 10, InfiniteMapRx},
-		{"no mapping at all", func(cli, srv *Conn) wire.DSS {
-			return wire.DSS{Flags: wire.DSSDataACK | wire.DSSDataACK64, DataACK: cli.localIDSN + 1}
-		}, 10, DSSNoMatchTCP},
 		{"checksum not negotiated", func(cli, srv *Conn) wire.DSS {
 			return wire.DSS{Flags: wire.DSSMapping | wire.DSSDSN64, DSN: srv.localIDSN + 2, SSN: 2, DataLen: 10, HasChecksum: true}
 		}, 10, DSSNotMatching},
@@ -125,7 +123,7 @@ func TestMappingValidation(t *testing.T) {
 			tc := cli.subflows[0].tc
 			seg := tcp.Segment{SrcPort: serverAP.Port(), DstPort: cliID.Local.Port(), Seq: tc.Info().RcvNxt, Ack: tc.Info().SndNxt,
 				Flags: tcp.FlagACK | tcp.FlagPSH, Window: 1000, Payload: pattern(tt.payload, 1)}
-			seg.Options = peerTimestamps(cli)
+			seg.Options = peerTimestamps(t, srv, now)
 			seg.Options.MPTCP[0] = tt.dss(cli, srv).Append(nil)
 			seg.Options.NumMPTCP = 1
 			cli.Input(now, cliID, &seg)
@@ -152,13 +150,15 @@ func TestMappingValidation(t *testing.T) {
 	}
 }
 
-// peerTimestamps returns timestamp options that c's first subflow accepts
-// from its peer: the newest TSval it saw.
-func peerTimestamps(c *Conn) wire.TCPOptions {
+// peerTimestamps returns timestamp options that the client accepts from
+// the server: those of a fresh ACK of the server's first subflow.
+func peerTimestamps(t testing.TB, srv *Conn, now time.Time) wire.TCPOptions {
+	t.Helper()
+	srv.subflows[0].tc.SendAck()
+	segs := drain(t, srv, now)
 	var o wire.TCPOptions
-	if sf := c.subflows[0]; sf.peerTSKnown {
-		o.HasTimestamps = true
-		o.TSVal = sf.peerTS
+	if n := len(segs); n > 0 && segs[n-1].seg.Options.HasTimestamps {
+		o.HasTimestamps, o.TSVal, o.TSEcr = true, segs[n-1].seg.Options.TSVal, segs[n-1].seg.Options.TSEcr
 	}
 	return o
 }
@@ -172,7 +172,7 @@ func TestConflictingMappings(t *testing.T) {
 	mk := func(seq uint32, dsn uint64, payload []byte) tcp.Segment {
 		s := tcp.Segment{SrcPort: serverAP.Port(), DstPort: cliID.Local.Port(), Seq: seq, Ack: tc.Info().SndNxt,
 			Flags: tcp.FlagACK, Window: 1000, Payload: payload}
-		s.Options = peerTimestamps(cli)
+		s.Options = peerTimestamps(t, srv, now)
 		s.Options.MPTCP[0] = wire.DSS{Flags: wire.DSSMapping | wire.DSSDSN64, DSN: dsn, SSN: ssn, DataLen: 20}.Append(nil)
 		s.Options.NumMPTCP = 1
 		return s

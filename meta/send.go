@@ -16,6 +16,7 @@ type txChunk struct {
 	n        int
 	csum     uint16
 	subAcked bool // the subflow acknowledged all of it
+	reinj    bool // queued for reinjection on another subflow
 }
 
 // chunk finds the chunk with id (ids grow along the list).
@@ -40,8 +41,62 @@ func (sf *subflow) chunkAcked(id uint64) {
 	if ch := sf.chunk(id); ch != nil {
 		ch.subAcked = true
 	}
-	sf.stale = false
+	if sf.stale {
+		sf.stale = false
+		sf.c.mib.inc(SubflowRecover)
+	}
 	sf.pruneTx()
+}
+
+// reinjectFrom queues for reinjection (RFC 8684 §3.3.6) the data sf
+// carried that the peer has not acknowledged at the data level: all of
+// it, or (all false) what the subflow has not acknowledged either, once.
+func (c *Conn) reinjectFrom(sf *subflow, all bool) {
+	for i := sf.txHead; i < len(sf.tx); i++ {
+		ch := &sf.tx[i]
+		if !all && (ch.subAcked || ch.reinj) {
+			continue
+		}
+		ch.reinj = true
+		if end := ch.dsn + uint64(ch.n); dsnLT(c.sndUna, end) {
+			c.addReinject(dsnMax(ch.dsn, c.sndUna), end)
+		}
+	}
+}
+
+// subflowRTO handles a subflow's n-th retransmission timeout in a row.
+//
+// Failover does not wait for the subflow's backoff: at its first timeout,
+// when another subflow works (no timeout pending), the data it has not
+// delivered goes out on the others at once, and the scheduler gives it no
+// new data while such a subflow exists (see schedule). A path that died
+// thus costs one RTO of the subflow, not the several of its exponential
+// backoff.
+//
+// It is marked stale at its StaleLossCount-th timeout in a row, when
+// another subflow works (one with fewer than StaleLossCount-1 timeouts in
+// a row, as Linux's mptcp_pm_subflow_chk_stale): it gets no new data even
+// when it is the best left, and its undelivered data is reinjected.
+func (c *Conn) subflowRTO(sf *subflow, n int) {
+	if sf.stale || !sf.fully || sf.dead || !c.mptcp || c.fallback {
+		return
+	}
+	if c.healthyOther(sf) {
+		c.reinjectFrom(sf, false)
+	}
+	k := c.cfg.StaleLossCount
+	if k < 0 || n < k {
+		return
+	}
+	limit := max(k-1, 1)
+	for _, o := range c.subflows {
+		if o != sf && o.sendable() && o.tc.ConsecutiveRTOs() < limit {
+			sf.stale = true
+			c.mib.inc(SubflowStale)
+			c.reinjectFrom(sf, false)
+			return
+		}
+	}
 }
 
 // pruneTx forgets chunks acknowledged at both levels.
@@ -66,12 +121,35 @@ func (sf *subflow) pruneTx() {
 func (c *Conn) writeSeq() uint64 { return c.sndUna + uint64(len(c.sbuf)-c.sOff) }
 
 // sendable reports whether a subflow may take new chunks.
-func (sf *subflow) sendable() bool {
-	if sf.dead || !sf.fully || sf.stale || sf.closed {
+func (sf *subflow) sendable() bool { return !sf.stale && sf.usable() }
+
+// usable reports whether a subflow can carry data, stale or not.
+func (sf *subflow) usable() bool {
+	if sf.dead || !sf.fully || sf.closed {
 		return false
 	}
 	st := sf.tc.State()
 	return st == tcp.StateEstablished || st == tcp.StateCloseWait
+}
+
+// healthyOther reports whether a subflow other than sf can take data and
+// has no retransmission timeout pending.
+func (c *Conn) healthyOther(sf *subflow) bool {
+	for _, o := range c.subflows {
+		if o != sf && o.sendable() && o.tc.ConsecutiveRTOs() == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Conn) anySendable() bool {
+	for _, sf := range c.subflows {
+		if sf.sendable() {
+			return true
+		}
+	}
+	return false
 }
 
 // schedule hands data to the subflows: data to reinject first, then new
@@ -96,8 +174,16 @@ func (c *Conn) schedule() {
 		clear(sfs[:cap(sfs)])
 		c.schedSt, c.schedSf = sts[:0], sfs[:0]
 	}()
+	stale := !c.anySendable()
+	healthy := c.healthyOther(nil)
 	for _, sf := range c.subflows {
-		if !sf.sendable() {
+		if !sf.sendable() && !(stale && sf.stale && sf.usable()) {
+			// (Stale subflows only when nothing else is left.)
+			continue
+		}
+		if healthy && sf.tc.ConsecutiveRTOs() > 0 {
+			// A subflow waiting out a retransmission timeout may have
+			// lost its path: nothing new while another one works.
 			continue
 		}
 		i := sf.tc.Info()
@@ -202,6 +288,7 @@ func (c *Conn) maybeSendFin() {
 	}
 	c.finSent = true
 	c.finDSN = c.sndNxt
+	c.finSub = best
 	best.ackWanted = true
 	c.armRTO()
 }
@@ -251,10 +338,7 @@ func (c *Conn) compactSend() {
 // onDataAck processes a DATA_ACK and the window beside it (RFC 8684
 // §3.3.2, §3.3.4).
 func (c *Conn) onDataAck(sf *subflow, d *wire.DSS, window uint16) {
-	ack := d.DataACK
-	if d.Flags&wire.DSSDataACK64 == 0 {
-		ack = expand32(c.sndUna, uint32(ack))
-	}
+	ack := c.dataAck(d)
 	limit := c.sndNxt
 	if c.finSent {
 		limit = c.finDSN + 1
@@ -288,6 +372,14 @@ func (c *Conn) onDataAck(sf *subflow, d *wire.DSS, window uint16) {
 	if edge := ack + uint64(window)<<sf.wscaleShift(); dsnLT(c.sndWndEnd, edge) {
 		c.sndWndEnd = edge
 	}
+}
+
+// dataAck returns the DATA_ACK of d as 64 bits.
+func (c *Conn) dataAck(d *wire.DSS) uint64 {
+	if d.Flags&wire.DSSDataACK64 == 0 {
+		return expand32(c.sndUna, uint32(d.DataACK))
+	}
+	return d.DataACK
 }
 
 func expand32(ref uint64, low uint32) uint64 {
@@ -353,13 +445,25 @@ func (c *Conn) armRTO() {
 	c.rtoAt = c.now.Add(min(d, maxDataRTO))
 }
 
-// timers fires the data-level retransmission timer: the peer acknowledged
-// nothing at the data level for a while. Data on subflows that are stuck
-// in TCP retransmission timeouts goes out again on the others, as does the
-// oldest unacknowledged chunk, and the DATA_FIN is repeated (RFC 8684
-// §3.3.6).
+// timers fires the engine's timers: the data-level retransmission timer
+// (the peer acknowledged nothing at the data level for a while: data on
+// subflows that are in TCP retransmission timeouts goes out again on the
+// others, as does the oldest unacknowledged chunk, and the DATA_FIN is
+// repeated, RFC 8684 §3.3.6), the repetitions of a join's third ACK and of
+// ADD_ADDR, the MP_FAIL wait and the close timeout.
 func (c *Conn) timers(now time.Time) {
 	c.infiniteTimer(now)
+	if c.closeArm {
+		c.closeArm = false
+		if c.cfg.CloseTimeout > 0 && !c.closeSubs && !c.done {
+			c.closeDeadline = now.Add(c.cfg.CloseTimeout)
+		}
+	}
+	c.closeTimer(now)
+	if c.done {
+		return
+	}
+	c.announceTimer(now)
 	for _, sf := range c.subflows {
 		if !sf.ack3At.IsZero() {
 			sf.ack3Timer(now)
@@ -375,24 +479,11 @@ func (c *Conn) timers(now time.Time) {
 		// subflow's own retransmissions are the only ones: a
 		// data-level copy would turn into duplicate TCP bytes.)
 		for _, sf := range c.subflows {
-			if sf.dead || sf.txHead == len(sf.tx) {
-				continue
-			}
-			if i := sf.tc.Info(); i.Backoff > 0 || i.RTOs > 0 && i.Unacked > 0 {
-				sf.stale = true
-				for _, ch := range sf.tx[sf.txHead:] {
-					if end := ch.dsn + uint64(ch.n); dsnLT(c.sndUna, end) {
-						c.addReinject(dsnMax(ch.dsn, c.sndUna), end)
-					}
-				}
+			if !sf.dead && sf.txHead < len(sf.tx) && sf.tc.ConsecutiveRTOs() > 0 {
+				c.reinjectFrom(sf, false)
 			}
 		}
 		c.addReinject(c.sndUna, dsnMin(c.sndNxt, c.sndUna+uint64(c.cfg.ChunkSize)))
-		if c.allStale() {
-			for _, sf := range c.subflows {
-				sf.stale = false
-			}
-		}
 	}
 	if c.finSent && !c.finAcked {
 		for _, sf := range c.subflows {
@@ -402,13 +493,4 @@ func (c *Conn) timers(now time.Time) {
 		}
 	}
 	c.armRTO()
-}
-
-func (c *Conn) allStale() bool {
-	for _, sf := range c.subflows {
-		if !sf.dead && sf.fully && !sf.stale {
-			return false
-		}
-	}
-	return true
 }

@@ -42,16 +42,28 @@ type subflow struct {
 	rto         time.Duration // last seen, for the data-level timer
 
 	// Requesting a pure ACK from the TCP engine.
-	ackWanted   bool
-	ack3At      time.Time // active join: repeat the third ACK then (§3.2)
-	ack3Tries   int
-	injecting   bool
-	peerTS      uint32
-	peerTSKnown bool
+	ackWanted bool
+	ack3At    time.Time // active join: repeat the third ACK then (§3.2)
+	ack3Tries int
 
-	rstReason   wire.TCPRSTReason
-	failPending bool
-	failDSN     uint64
+	// Signals waiting for a pure ACK of this subflow (RFC 8684 §3.3.8,
+	// §3.4): ADD_ADDRs and echoes, address IDs to remove, MP_PRIO.
+	sigAdd  []wire.AddAddr
+	sigRm   []uint8
+	sigPrio bool
+	sigWait bool // a signal did not fit: wait for the next ACK
+
+	closeReq bool // a REMOVE_ADDR named its remote address: reset it
+
+	synRetx int    // retransmissions of the MP_CAPABLE SYN
+	ackMax  uint32 // highest acknowledgment number the peer sent
+
+	rstReason      wire.TCPRSTReason
+	rstSeen        bool // the peer reset the subflow with MP_TCPRST
+	rstRxReason    wire.TCPRSTReason
+	rstRxTransient bool
+	failPending    bool
+	failDSN        uint64
 
 	maps   []rxMap   // receive mappings, sorted by subflow sequence number
 	tx     []txChunk // chunks written, in order, until acknowledged at both levels
@@ -110,6 +122,12 @@ func (sf *subflow) WriteOptions(seg *tcp.Segment, info tcp.OutInfo, space int) {
 	w := optWriter{o: &seg.Options, b: sf.opt[:0], space: space}
 	switch info.Kind {
 	case tcp.KindSYN:
+		if info.Retransmission && sf.initial && sf.active {
+			sf.synRetx++
+			if c.mptcp && c.cfg.SYNRetransBeforeFallback >= 0 && sf.synRetx > c.cfg.SYNRetransBeforeFallback {
+				c.dropMPCapable(sf)
+			}
+		}
 		switch {
 		case sf.join:
 			// RFC 8684 §3.2, Figure 5.
@@ -134,6 +152,11 @@ func (sf *subflow) WriteOptions(seg *tcp.Segment, info tcp.OutInfo, space int) {
 		}
 	case tcp.KindRST:
 		if c.mptcp && !c.fallback {
+			if c.fastClose && put(&w, wire.MPFastClose{ReceiverKey: c.remoteKey}) {
+				// RFC 8684 §3.5: on a RST of every subflow, as
+				// Linux sends it.
+				c.mib.inc(MPFastcloseTx)
+			}
 			// RFC 8684 §3.6.
 			if put(&w, wire.MPTCPRST{Reason: sf.rstReason}) {
 				c.mib.inc(MPRstTx)
@@ -141,8 +164,28 @@ func (sf *subflow) WriteOptions(seg *tcp.Segment, info tcp.OutInfo, space int) {
 			sf.writeFail(&w)
 		}
 	default:
+		if len(seg.Payload) == 0 && info.Kind != tcp.KindProbe && sf.hasSignals() && c.mptcp && !c.fallback && sf.fully {
+			// Path-management signals ride on pure ACKs (and
+			// bare FINs), as Linux sends them; the DSS follows
+			// when it still fits, else on the next ACK.
+			if sf.writeSignals(&w, seg) {
+				if !sf.writeDSSIfRoom(&w, seg, info) {
+					sf.ackWanted = true
+				}
+				return
+			}
+		}
 		sf.writeEstablished(&w, seg, info)
 	}
+}
+
+// writeDSSIfRoom writes the options writeEstablished would, unless they do
+// not fit beside what w holds already; it reports whether they were
+// written.
+func (sf *subflow) writeDSSIfRoom(w *optWriter, seg *tcp.Segment, info tcp.OutInfo) bool {
+	n, b := w.o.NumMPTCP, len(w.b)
+	sf.writeEstablished(w, seg, info)
+	return w.o.NumMPTCP > n || len(w.b) > b
 }
 
 func (sf *subflow) writeFail(w *optWriter) {
@@ -171,10 +214,10 @@ func (sf *subflow) writeEstablished(w *optWriter, seg *tcp.Segment, info tcp.Out
 		return
 	}
 	if c.rxInfWait && !c.infSkipSet {
-		// MP_FAIL first, on every segment, until the infinite
-		// mapping answers it (§3.7).
+		// MP_FAIL on every segment that has room for it beside the
+		// DSS, with its DATA_ACK (as Linux sends it: on pure ACKs),
+		// until the infinite mapping answers it (§3.7).
 		sf.failPending = true
-		sf.writeFail(w)
 	}
 	var ch *txChunk
 	if info.Kind == tcp.KindData && info.HasChunk {
@@ -235,14 +278,8 @@ func (sf *subflow) parse(seg *tcp.Segment) *wire.MPTCPOptions {
 // CheckSegment implements tcp.Hooks: it validates the MPTCP options of an
 // incoming segment before TCP processes it.
 func (sf *subflow) CheckSegment(seg *tcp.Segment, st tcp.State) tcp.Verdict {
-	if sf.injecting {
-		return tcp.Accept
-	}
 	c := sf.c
 	m := sf.parse(seg)
-	if seg.Options.HasTimestamps && (!sf.peerTSKnown || int32(seg.Options.TSVal-sf.peerTS) > 0) {
-		sf.peerTS, sf.peerTSKnown = seg.Options.TSVal, true
-	}
 	if seg.Flags&tcp.FlagRST != 0 {
 		return tcp.Accept
 	}
@@ -253,6 +290,11 @@ func (sf *subflow) CheckSegment(seg *tcp.Segment, st tcp.State) tcp.Verdict {
 		}
 	case st == tcp.StateSynReceived && seg.Flags&(tcp.FlagSYN|tcp.FlagACK) == tcp.FlagACK:
 		if sf.join {
+			if c.fallback || c.done || c.closeSubs {
+				// The connection can no longer take subflows.
+				sf.rstReason = wire.TCPRSTAdminProhibited
+				return tcp.Reset
+			}
 			return sf.checkJoinAck(m)
 		}
 		if c.mptcp {
@@ -288,13 +330,19 @@ func (sf *subflow) SegmentProcessed(seg *tcp.Segment, st tcp.State) {
 	m := &sf.rx
 	if seg.Flags&tcp.FlagRST != 0 {
 		if m.Has(wire.SubtypeMPTCPRST) {
+			// RFC 8684 §3.6: the reason goes with the subflow's
+			// closed event.
 			c.mib.inc(MPRstRx)
+			sf.rstSeen, sf.rstRxReason, sf.rstRxTransient = true, m.MPTCPRST.Reason, m.MPTCPRST.T
 		}
 		if m.Has(wire.SubtypeMPFail) {
 			// RFC 8684 §3.7: the peer found corrupted data on this
 			// subflow and resets it; the data is reinjected on the
 			// others when the subflow closes.
 			c.mib.inc(MPFailRx)
+		}
+		if m.Has(wire.SubtypeMPFastClose) {
+			c.onFastClose(&m.MPFastClose)
 		}
 		return
 	}
@@ -343,8 +391,20 @@ func (sf *subflow) SegmentProcessed(seg *tcp.Segment, st tcp.State) {
 		c.doFallback()
 		return
 	}
+	if c.mptcp && !c.fallback && seg.Flags&tcp.FlagACK != 0 && seqLT(sf.ackMax, seg.Ack) {
+		sf.ackMax = seg.Ack
+		if !m.Any() && !c.mpcPhase && c.tryDSSFallback(sf) {
+			// RFC 8684 §3.7: the peer acknowledges our data
+			// without any MPTCP option, so it no longer speaks
+			// MPTCP on this subflow (it fell back, or a middlebox
+			// strips the options): continue as plain TCP.
+			return
+		}
+	}
 	if c.mptcp && !c.fallback {
 		c.processOptions(sf, seg, m)
+	} else if c.dssFellBack && m.Has(wire.SubtypeDSS) && m.DSS.IsInfiniteMapping() {
+		c.checkAfterDSSFallback(sf, &m.DSS)
 	}
 }
 
@@ -354,7 +414,12 @@ func (sf *subflow) setFully() {
 	}
 	sf.fully = true
 	sf.ack3At = time.Time{}
-	sf.c.emit(Event{Kind: EventSubflowEstablished, ID: sf.id})
+	sf.c.emit(sf.event(EventSubflowEstablished))
+}
+
+// event returns a subflow event of kind k with the subflow's identity.
+func (sf *subflow) event(k EventKind) Event {
+	return Event{Kind: k, ID: sf.id, LocalID: sf.localID, RemoteID: sf.remoteID, Backup: sf.backup || sf.remoteBackup}
 }
 
 // wscaleShift returns the peer's window shift on this subflow.
@@ -367,31 +432,4 @@ func (sf *subflow) wscaleShift() uint8 {
 		sf.wscaleKnown = true
 	}
 	return sf.wscale
-}
-
-// injectAckRequest makes the TCP engine send a pure ACK now, which carries
-// the current DATA_ACK, DATA_FIN or the fourth ACK of a join. It feeds the
-// engine a zero-length segment just left of its receive window, which
-// RFC 9293 §3.10.7.4 requires a TCP to answer with an ACK and otherwise
-// ignore; the segment carries the peer's newest timestamp so that the
-// timestamp checks of RFC 7323 let it reach that test.
-func (sf *subflow) injectAckRequest(now time.Time) {
-	sf.ackWanted = false
-	switch sf.tc.State() {
-	case tcp.StateEstablished, tcp.StateCloseWait, tcp.StateFinWait1, tcp.StateFinWait2, tcp.StateClosing, tcp.StateLastAck:
-	default:
-		return
-	}
-	i := sf.tc.Info()
-	seg := tcp.Segment{
-		SrcPort: sf.id.Remote.Port(), DstPort: sf.id.Local.Port(),
-		Seq: i.RcvNxt - 1, Ack: i.SndUna, Flags: tcp.FlagACK,
-	}
-	if i.Timestamps {
-		seg.Options.HasTimestamps = true
-		seg.Options.TSVal = sf.peerTS
-	}
-	sf.injecting = true
-	sf.tc.Input(now, &seg)
-	sf.injecting = false
 }

@@ -155,11 +155,12 @@ func mptcpCases() []mptcpCase {
 			},
 			// The transfer completes over the other path; the stall (the
 			// longest time without a byte delivered after the failure)
-			// is bounded.
+			// is about one retransmission timeout of the dead subflow:
+			// its data goes out on the other one at its first timeout.
 			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
 				st := stall(&r.Flows[0], 2*time.Second)
 				t.Logf("%s dies at 2 s: stall %v", dead, st)
-				if st > 2*time.Second {
+				if st > 500*time.Millisecond {
 					t.Errorf("stall %v", st)
 				}
 			},

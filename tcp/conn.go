@@ -351,6 +351,23 @@ func (c *Conn) Close() error {
 	return c.CloseWrite()
 }
 
+// SendAck makes the next Poll emit a pure ACK (RFC 9293 §3.8.6.3: an
+// acknowledgment may be sent at any time), which carries the options the
+// Hooks add to it, unless a data segment, which acknowledges as much,
+// goes first. The MPTCP layer uses it to signal DATA_ACKs, ADD_ADDR and
+// the like. It has no effect before the handshake completes or after
+// the connection closed.
+func (c *Conn) SendAck() {
+	if c.state.synchronized() {
+		c.ackNow = true
+	}
+}
+
+// ConsecutiveRTOs is the number of retransmission timeouts in a row
+// without an acknowledgment of new data, the count Config.Retries bounds
+// (Linux's icsk_retransmits).
+func (c *Conn) ConsecutiveRTOs() int { return c.rtoCount }
+
 // Abort resets the connection (RFC 9293 §3.10.5).
 func (c *Conn) Abort() {
 	switch c.state {

@@ -39,7 +39,8 @@
 //
 // Segments are independent of IP addresses: the stack above demultiplexes by
 // 4-tuple and hands a Listener the SYNs for a listening port. A Listener
-// turns a valid SYN into a new Conn in SYN-RECEIVED.
+// turns a valid SYN into a new Conn in SYN-RECEIVED; a SYN hook can refuse
+// it, give it Hooks and (SetSYNConfigHook) a Config of its own.
 //
 // The engine implements RFC 9293 (state machine, RST rules), RFC 5961
 // (challenge ACKs with throttling), RFC 6528 (ISNs), RFC 7323 (window
@@ -51,8 +52,9 @@
 //
 // For MPTCP, Hooks see and extend every segment in both directions, Events
 // report what happened to the connection, WriteChunk carries payload chosen
-// by the layer above with its segment boundaries kept, and Info returns a
-// copy-out snapshot like Linux's tcp_info.
+// by the layer above with its segment boundaries kept, SendAck asks for a
+// pure ACK to carry the layer's options, and Info returns a copy-out
+// snapshot like Linux's tcp_info.
 //
 // A Conn is not safe for concurrent use.
 package tcp

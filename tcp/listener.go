@@ -15,6 +15,7 @@ type Listener struct {
 	pending int     // children in SYN-RECEIVED
 	ready   []*Conn // established, waiting for Accept
 	onSYN   func(id ConnID, seg *Segment) (Verdict, Hooks)
+	onSYNC  func(id ConnID, seg *Segment) (Verdict, Hooks, *Config)
 
 	// Counters.
 	synDropped int // SYNs dropped because the backlog was full or a hook said so
@@ -36,7 +37,21 @@ func NewListener(cfg *Config, port uint16, backlog int) (*Listener, error) {
 // created for it. It can accept it (and give the new connection its
 // Hooks), drop it, or answer it with a RST (e.g. MPTCP rejecting an
 // MP_JOIN for an unknown token).
-func (l *Listener) SetSYNHook(fn func(id ConnID, seg *Segment) (Verdict, Hooks)) { l.onSYN = fn }
+// It replaces a hook installed with SetSYNConfigHook.
+func (l *Listener) SetSYNHook(fn func(id ConnID, seg *Segment) (Verdict, Hooks)) {
+	l.onSYN, l.onSYNC = fn, nil
+}
+
+// SetSYNConfigHook is SetSYNHook with a per-connection configuration: when
+// fn accepts a SYN and returns a non-nil *Config, the new connection uses
+// it instead of the listener's (MPTCP gives each passive subflow the
+// congestion-control group of its connection that way). The listener's
+// configuration still decides the port and the backlog. A configuration
+// that does not validate drops the SYN. It replaces a hook installed with
+// SetSYNHook.
+func (l *Listener) SetSYNConfigHook(fn func(id ConnID, seg *Segment) (Verdict, Hooks, *Config)) {
+	l.onSYN, l.onSYNC = nil, fn
+}
 
 // Port is the listening port.
 func (l *Listener) Port() uint16 { return l.port }
@@ -61,9 +76,15 @@ func (l *Listener) Input(now time.Time, id ConnID, seg *Segment) (c *Conn, reply
 		return nil, Segment{}, false
 	}
 	var hooks Hooks
-	if l.onSYN != nil {
+	cfg := l.cfg
+	if l.onSYN != nil || l.onSYNC != nil {
 		var v Verdict
-		v, hooks = l.onSYN(id, seg)
+		var own *Config
+		if l.onSYNC != nil {
+			v, hooks, own = l.onSYNC(id, seg)
+		} else {
+			v, hooks = l.onSYN(id, seg)
+		}
 		switch v {
 		case Drop:
 			l.synDropped++
@@ -73,12 +94,20 @@ func (l *Listener) Input(now time.Time, id ConnID, seg *Segment) (c *Conn, reply
 			r, ok := ResetFor(seg)
 			return nil, r, ok
 		}
+		if own != nil {
+			n, err := own.normalized()
+			if err != nil {
+				l.synDropped++
+				return nil, Segment{}, false
+			}
+			cfg = intern(&n)
+		}
 	}
-	c, err := newConnNormalized(now, l.cfg, id, hooks)
+	c, err := newConnNormalized(now, cfg, id, hooks)
 	if err != nil {
-		// The configuration was validated by NewListener; only the
-		// congestion controller can fail here, and that equally
-		// fails every SYN. Drop.
+		// The configuration was validated (by NewListener, or just
+		// above); only the congestion controller can fail here, and
+		// that equally fails every SYN. Drop.
 		l.synDropped++
 		return nil, Segment{}, false
 	}
@@ -91,7 +120,7 @@ func (l *Listener) Input(now time.Time, id ConnID, seg *Segment) (c *Conn, reply
 	c.rcvNxt = seg.Seq + 1
 	c.rcv.readSeq, c.rcv.nxt = c.rcvNxt, c.rcvNxt
 	c.rcvAdv = c.rcvNxt + uint32(min(c.rcvBufSize, 65535)) // the window our SYN-ACK offers
-	c.negotiate(&seg.Options, l.cfg.DisableWindowScale, l.cfg.DisableTimestamps, l.cfg.DisableSACK)
+	c.negotiate(&seg.Options, cfg.DisableWindowScale, cfg.DisableTimestamps, cfg.DisableSACK)
 	if c.tsOK {
 		c.tsRecent, c.tsRecentAge = seg.Options.TSVal, c.nowN
 	}

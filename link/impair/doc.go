@@ -11,6 +11,13 @@
 // leaves at the virtual time computed for it, and a late Poll emits, in
 // order, all packets that fell due.
 //
+// Inside, time is a count of nanoseconds since the Impairer's origin (the
+// first time it is given, or the one given to NewAt). ProcessAt, PollAt
+// and NextAt take and return times in that form, as durations since the
+// origin, and so spare a caller that keeps time that way, as the simulator
+// does, the conversions to and from time.Time; they behave exactly as
+// Process, Poll and Deadline.
+//
 // # Model
 //
 // A packet offered to Process at time t goes through these stages:

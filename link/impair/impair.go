@@ -27,16 +27,10 @@ type Stats struct {
 // Impairer is a link direction as a link.Middleware; see the package
 // documentation for the model. It is not safe for concurrent use.
 type Impairer struct {
-	cfg  Config
-	down bool // set by SetUp(false)
+	// The fields read on every call come first, together.
 
-	// Time: nanoseconds since base, which is the first time seen.
-	base    time.Time
-	started bool
-	last    int64 // latest time seen; time never goes back
-
-	outages    []span
-	nextOutage int // first outage whose start has not been processed
+	// Time: nanoseconds since base, the origin (see NewAt).
+	last int64 // latest time seen; time never goes back
 
 	queue      ring  // FIFO of packets waiting for and in transmission
 	queueBytes int   // sum of their lengths
@@ -44,17 +38,46 @@ type Impairer struct {
 
 	// Packets propagating: those in order, whose arrival times never
 	// decrease, in a FIFO; those held back for reordering in a heap.
+	// nextArrival and nextLate tell, while any propagates, when the
+	// first of them arrives and where it is, so that finding the next
+	// event reads neither buffer.
 	inOrder     flightRing
 	late        flightHeap
+	nextArrival int64
+	nextLate    bool
 	seq         uint64 // tie-breaker between the two
 	lastArrival int64  // arrival of the last in-order packet
 
-	bad bool // Gilbert–Elliott state
+	down    bool // set by SetUp(false)
+	bad     bool // Gilbert–Elliott state
+	started bool // base is set
+
+	// Copies of the fields of cfg that every packet needs.
+	rate, delay  int64
+	mtu          int
+	queuePackets int
+	queueLimit   int // QueueBytes
+	// plain says that no random process is configured: no loss (of
+	// either kind), jitter, reordering, duplication or corruption.
+	plain bool
+
+	outages    []span
+	nextOutage int // first outage whose start has not been processed
+
+	stats Stats
+
+	// The origin, and for converting times without a monotonic clock
+	// reading quickly, its Unix seconds and nanoseconds.
+	base     time.Time
+	baseSec  int64
+	baseNsec int
+	baseMono bool // base has a monotonic clock reading
+
+	cfg Config
 
 	rLoss, rBurst, rJitter, rReorder, rDup, rCorrupt *rand.Rand
 
-	pool  pool
-	stats Stats
+	pool pool
 }
 
 var _ link.Middleware = (*Impairer)(nil)
@@ -71,12 +94,14 @@ const (
 	streamCorrupt
 )
 
-// New returns an Impairer for cfg, which it copies.
+// New returns an Impairer for cfg, which it copies. Its time origin is
+// the first time it is given (see NewAt).
 func New(cfg Config) (*Impairer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Impairer{cfg: cfg.clone()}
+	m := &Impairer{}
+	m.setConfig(cfg)
 	stream := func(id uint64) *rand.Rand {
 		a := splitmix(cfg.Seed ^ id*0x9e3779b97f4a7c15)
 		return rand.New(rand.NewPCG(a, splitmix(a+id)))
@@ -87,6 +112,21 @@ func New(cfg Config) (*Impairer, error) {
 	m.rReorder = stream(streamReorder)
 	m.rDup = stream(streamDup)
 	m.rCorrupt = stream(streamCorrupt)
+	return m, nil
+}
+
+// NewAt returns an Impairer for cfg, which it copies, whose clock starts
+// at origin: times before it count as origin, and the methods with an At
+// suffix take and return times as durations since origin. An Impairer
+// made by New has as its origin the first time given to any of its
+// methods, or the zero Time if that is a call to a method with an At
+// suffix.
+func NewAt(cfg Config, origin time.Time) (*Impairer, error) {
+	m, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.start(origin)
 	return m, nil
 }
 
@@ -120,7 +160,7 @@ func (m *Impairer) SetConfig(now time.Time, cfg Config) error {
 	t := m.clock(now)
 	m.advance(t, nil)
 	wasDown := m.isDown(t)
-	m.cfg = cfg.clone()
+	m.setConfig(cfg)
 	m.installOutages(t)
 	if !wasDown && m.isDown(t) {
 		m.dropAll(t)
@@ -140,13 +180,30 @@ func (m *Impairer) SetUp(now time.Time, up bool) {
 	m.down = !up
 }
 
+// setConfig installs a copy of cfg.
+func (m *Impairer) setConfig(cfg Config) {
+	m.cfg = cfg.clone()
+	m.rate, m.delay, m.mtu = cfg.Rate, int64(cfg.Delay), cfg.MTU
+	m.queuePackets, m.queueLimit = cfg.QueuePackets, cfg.QueueBytes
+	m.plain = cfg.Loss == 0 && cfg.Burst.P == 0 && cfg.Jitter == 0 && cfg.Reorder == 0 &&
+		cfg.Duplicate == 0 && cfg.Corrupt == 0
+}
+
 // Up reports whether the link is up at now.
 func (m *Impairer) Up(now time.Time) bool { return !m.isDown(m.clock(now)) }
 
 // Process offers a packet to the link at time now. It never emits: packets
 // leave through Poll, at the earliest at now.
 func (m *Impairer) Process(now time.Time, pkt []byte, _ link.Emitter) {
-	t := m.clock(now)
+	m.process(m.clock(now), pkt)
+}
+
+// ProcessAt is Process at the time t after the origin.
+func (m *Impairer) ProcessAt(t time.Duration, pkt []byte) {
+	m.process(m.clockAt(t), pkt)
+}
+
+func (m *Impairer) process(t int64, pkt []byte) {
 	m.advance(t, nil)
 	n := len(pkt)
 	m.stats.Packets++
@@ -155,20 +212,20 @@ func (m *Impairer) Process(now time.Time, pkt []byte, _ link.Emitter) {
 	case m.isDown(t):
 		m.stats.DroppedDown++
 		return
-	case m.cfg.MTU > 0 && n > m.cfg.MTU:
+	case m.mtu > 0 && n > m.mtu:
 		m.stats.DroppedMTU++
 		return
 	case m.lost():
 		m.stats.DroppedLoss++
 		return
 	}
-	if m.cfg.Rate == 0 && m.queue.len() == 0 {
+	if m.rate == 0 && m.queue.size == 0 {
 		m.transmitted(t, m.pool.copy(pkt))
 		return
 	}
 	// With no rate, packets only queue behind ones sent at an earlier rate.
-	if m.cfg.Rate > 0 && (m.cfg.QueuePackets > 0 && m.queue.len() >= m.cfg.QueuePackets ||
-		m.cfg.QueueBytes > 0 && m.queueBytes+n > m.cfg.QueueBytes) {
+	if m.rate > 0 && (m.queuePackets > 0 && m.queue.size >= m.queuePackets ||
+		m.queueLimit > 0 && m.queueBytes+n > m.queueLimit) {
 		m.stats.DroppedQueue++
 		return
 	}
@@ -186,44 +243,78 @@ func (m *Impairer) Poll(now time.Time, out link.Emitter) {
 	m.advance(m.clock(now), out)
 }
 
+// PollAt is Poll at the time t after the origin.
+func (m *Impairer) PollAt(t time.Duration, out link.Emitter) {
+	m.advance(m.clockAt(t), out)
+}
+
 // Deadline returns when the next packet arrives or finishes transmission,
 // or when the next outage starts while packets are on their way.
 func (m *Impairer) Deadline() time.Time {
-	t, ok := m.next()
+	t, ok := m.NextAt()
 	if !ok {
 		return time.Time{}
 	}
-	return m.base.Add(time.Duration(t))
+	return m.base.Add(t)
 }
 
-func (m *Impairer) next() (int64, bool) {
-	t, ok := int64(math.MaxInt64), false
-	if m.queue.len() > 0 {
-		t, ok = m.headEnd, true
+// NextAt is Deadline as the time after the origin; it reports false
+// where Deadline returns the zero Time. Before the Impairer has an origin,
+// nothing is due.
+func (m *Impairer) NextAt() (time.Duration, bool) {
+	t, ok := time.Duration(math.MaxInt64), false
+	if m.queue.size > 0 {
+		t, ok = time.Duration(m.headEnd), true
 	}
-	if f, ok2 := m.nextFlight(); ok2 && f.arrival < t {
-		t, ok = f.arrival, true
+	if m.flying() && time.Duration(m.nextArrival) < t {
+		t, ok = time.Duration(m.nextArrival), true
 	}
-	if ok && m.nextOutage < len(m.outages) && m.outages[m.nextOutage].from < t {
-		t = m.outages[m.nextOutage].from
+	if ok && m.nextOutage < len(m.outages) && time.Duration(m.outages[m.nextOutage].from) < t {
+		t = time.Duration(m.outages[m.nextOutage].from)
 	}
 	return t, ok
+}
+
+// start sets the origin.
+func (m *Impairer) start(origin time.Time) {
+	m.started = true
+	m.base = origin
+	m.baseSec, m.baseNsec = origin.Unix(), origin.Nanosecond()
+	m.baseMono = origin != origin.Round(0)
+	m.installOutages(0)
 }
 
 // clock converts now to nanoseconds since base, never going back.
 func (m *Impairer) clock(now time.Time) int64 {
 	if !m.started {
-		m.started = true
-		m.base = now
-		m.installOutages(0)
+		m.start(now)
 		return 0
 	}
-	t := int64(now.Sub(m.base))
+	// Without a monotonic clock reading in base, now.Sub(base) is the
+	// difference of the wall clock readings: for times within a few
+	// centuries of base (all of them in practice) it is computed here,
+	// several times faster. Sub handles the rest, and the monotonic
+	// readings.
+	var t int64
+	if ds := now.Unix() - m.baseSec; !m.baseMono && ds > -1<<32 && ds < 1<<32 {
+		t = ds*int64(time.Second) + int64(now.Nanosecond()-m.baseNsec)
+	} else {
+		t = int64(now.Sub(m.base))
+	}
 	if t < m.last {
 		return m.last
 	}
 	m.last = t
 	return t
+}
+
+// clockAt is clock for a time given as a duration since base.
+func (m *Impairer) clockAt(d time.Duration) int64 {
+	if !m.started {
+		m.start(time.Time{})
+	}
+	m.last = max(int64(d), m.last)
+	return m.last
 }
 
 func (m *Impairer) installOutages(t int64) {
@@ -265,12 +356,10 @@ func (m *Impairer) advance(t int64, out link.Emitter) {
 			outage
 		)
 		at, what := int64(math.MaxInt64), none
-		if out != nil {
-			if f, ok := m.nextFlight(); ok {
-				at, what = f.arrival, arrive
-			}
+		if out != nil && m.flying() {
+			at, what = m.nextArrival, arrive
 		}
-		if m.queue.len() > 0 && m.headEnd < at {
+		if m.queue.size > 0 && m.headEnd < at {
 			at, what = m.headEnd, txEnd
 		}
 		if m.nextOutage < len(m.outages) && m.outages[m.nextOutage].from < at {
@@ -289,7 +378,7 @@ func (m *Impairer) advance(t int64, out link.Emitter) {
 		case txEnd:
 			pkt := m.queue.pop()
 			m.queueBytes -= len(pkt)
-			if m.queue.len() > 0 {
+			if m.queue.size > 0 {
 				m.headEnd = at + m.serialization(len(m.queue.peek()))
 			}
 			m.transmitted(at, pkt)
@@ -327,11 +416,12 @@ func (m *Impairer) dropAll(t int64) {
 	m.late = kept
 	m.late.init()
 	m.lastArrival = min(m.lastArrival, t)
+	m.updateNextArrival()
 }
 
 // serialization returns the time to transmit n bytes at the current rate.
 func (m *Impairer) serialization(n int) int64 {
-	r := m.cfg.Rate
+	r := m.rate
 	if r == 0 {
 		return 0
 	}
@@ -349,6 +439,9 @@ func (m *Impairer) serialization(n int) int64 {
 
 // lost draws the loss processes for one packet.
 func (m *Impairer) lost() bool {
+	if m.plain && !m.bad {
+		return false
+	}
 	lost := false
 	if p := m.cfg.Loss; p > 0 && m.rLoss.Float64() < p {
 		lost = true
@@ -370,6 +463,12 @@ func (m *Impairer) lost() bool {
 
 // transmitted starts pkt, which finished transmission at t, propagating.
 func (m *Impairer) transmitted(t int64, pkt []byte) {
+	if m.plain {
+		arrival := max(t+m.delay, m.lastArrival)
+		m.lastArrival = arrival
+		m.propagate(false, arrival, pkt)
+		return
+	}
 	if p := m.cfg.Corrupt; p > 0 && len(pkt) > 0 && m.rCorrupt.Float64() < p {
 		bit := m.rCorrupt.IntN(len(pkt) * 8)
 		pkt[bit/8] ^= 1 << (bit % 8)
@@ -401,32 +500,51 @@ func (m *Impairer) propagate(held bool, arrival int64, pkt []byte) {
 	f := flight{arrival: arrival, seq: m.seq, pkt: pkt}
 	if held {
 		m.late.push(f)
-	} else {
-		m.inOrder.push(f)
+		m.updateNextArrival()
+		return
+	}
+	m.inOrder.push(f)
+	// Behind other in-order packets, it arrives after them: the first
+	// to arrive stays the same.
+	if m.inOrder.size == 1 {
+		m.updateNextArrival()
 	}
 }
 
-// nextFlight returns the propagating packet that arrives first.
-func (m *Impairer) nextFlight() (flight, bool) {
+// flying reports whether packets are propagating.
+func (m *Impairer) flying() bool { return m.inOrder.size+len(m.late) > 0 }
+
+// updateNextArrival finds the propagating packet that arrives first, by
+// arrival time and then by order of transmission, for nextArrival and
+// nextLate.
+func (m *Impairer) updateNextArrival() {
 	switch {
-	case m.inOrder.len() == 0 && len(m.late) == 0:
-		return flight{}, false
-	case m.inOrder.len() == 0:
-		return m.late[0], true
 	case len(m.late) == 0:
-		return m.inOrder.first(), true
+		if m.inOrder.size > 0 {
+			m.nextArrival = m.inOrder.first().arrival
+		}
+		m.nextLate = false
+	case m.inOrder.size == 0:
+		m.nextArrival, m.nextLate = m.late[0].arrival, true
+	default:
+		a, b := m.inOrder.first(), &m.late[0]
+		if b.arrival < a.arrival || b.arrival == a.arrival && b.seq < a.seq {
+			m.nextArrival, m.nextLate = b.arrival, true
+		} else {
+			m.nextArrival, m.nextLate = a.arrival, false
+		}
 	}
-	a, b := m.inOrder.first(), m.late[0]
-	if b.arrival < a.arrival || b.arrival == a.arrival && b.seq < a.seq {
-		return b, true
-	}
-	return a, true
 }
 
+// popFlight removes the propagating packet that arrives first; there
+// must be one.
 func (m *Impairer) popFlight() flight {
-	f, _ := m.nextFlight()
-	if m.inOrder.len() > 0 && m.inOrder.first().seq == f.seq {
-		return m.inOrder.popFirst()
+	var f flight
+	if m.nextLate {
+		f = m.late.pop()
+	} else {
+		f = m.inOrder.popFirst()
 	}
-	return m.late.pop()
+	m.updateNextArrival()
+	return f
 }

@@ -2,7 +2,8 @@ package impair
 
 import "math/bits"
 
-// ring is a FIFO of packets.
+// ring is a FIFO of packets. Its buffer's length is zero or a power of
+// two, so that positions wrap with a mask rather than a division.
 type ring struct {
 	buf        [][]byte
 	head, size int
@@ -10,29 +11,36 @@ type ring struct {
 
 func (r *ring) len() int { return r.size }
 
+func (r *ring) grow() {
+	nb := make([][]byte, max(16, 2*len(r.buf)))
+	mask := len(r.buf) - 1
+	for i := range r.size {
+		nb[i] = r.buf[(r.head+i)&mask]
+	}
+	r.buf, r.head = nb, 0
+}
+
 func (r *ring) push(p []byte) {
 	if r.size == len(r.buf) {
-		nb := make([][]byte, max(16, 2*len(r.buf)))
-		for i := range r.size {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
-		}
-		r.buf, r.head = nb, 0
+		r.grow()
 	}
-	r.buf[(r.head+r.size)%len(r.buf)] = p
+	r.buf[(r.head+r.size)&(len(r.buf)-1)] = p
 	r.size++
 }
 
-func (r *ring) peek() []byte { return r.buf[r.head] }
+func (r *ring) peek() []byte { return r.buf[r.head&(len(r.buf)-1)] }
 
 func (r *ring) pop() []byte {
-	p := r.buf[r.head]
-	r.buf[r.head] = nil
-	r.head = (r.head + 1) % len(r.buf)
+	i := r.head & (len(r.buf) - 1)
+	p := r.buf[i]
+	r.buf[i] = nil
+	r.head = (i + 1) & (len(r.buf) - 1)
 	r.size--
 	return p
 }
 
-// flightRing is a FIFO of flights.
+// flightRing is a FIFO of flights; its buffer's length is zero or a power
+// of two, as ring's.
 type flightRing struct {
 	buf        []flight
 	head, size int
@@ -40,32 +48,39 @@ type flightRing struct {
 
 func (r *flightRing) len() int { return r.size }
 
+func (r *flightRing) grow() {
+	nb := make([]flight, max(16, 2*len(r.buf)))
+	mask := len(r.buf) - 1
+	for i := range r.size {
+		nb[i] = r.buf[(r.head+i)&mask]
+	}
+	r.buf, r.head = nb, 0
+}
+
 func (r *flightRing) push(f flight) {
 	if r.size == len(r.buf) {
-		nb := make([]flight, max(16, 2*len(r.buf)))
-		for i := range r.size {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
-		}
-		r.buf, r.head = nb, 0
+		r.grow()
 	}
-	r.buf[(r.head+r.size)%len(r.buf)] = f
+	r.buf[(r.head+r.size)&(len(r.buf)-1)] = f
 	r.size++
 }
 
-func (r *flightRing) first() flight { return r.buf[r.head] }
+// first returns the flight at the head; the ring must not be empty.
+func (r *flightRing) first() *flight { return &r.buf[r.head&(len(r.buf)-1)] }
 
-func (r *flightRing) last() flight { return r.buf[(r.head+r.size-1)%len(r.buf)] }
+func (r *flightRing) last() *flight { return &r.buf[(r.head+r.size-1)&(len(r.buf)-1)] }
 
 func (r *flightRing) popFirst() flight {
-	f := r.buf[r.head]
-	r.buf[r.head] = flight{}
-	r.head = (r.head + 1) % len(r.buf)
+	i := r.head & (len(r.buf) - 1)
+	f := r.buf[i]
+	r.buf[i] = flight{}
+	r.head = (i + 1) & (len(r.buf) - 1)
 	r.size--
 	return f
 }
 
 func (r *flightRing) popLast() flight {
-	i := (r.head + r.size - 1) % len(r.buf)
+	i := (r.head + r.size - 1) & (len(r.buf) - 1)
 	f := r.buf[i]
 	r.buf[i] = flight{}
 	r.size--

@@ -21,19 +21,23 @@ type HostStats struct {
 
 // Host is an end system running a link.Node.
 type Host struct {
-	net    *Network
-	name   string
-	node   link.Node
-	ifaces []*Interface
-	timer  event
-	stats  HostStats
+	net   *Network
+	node  link.Node
+	timer event
+	// The last deadline read from the Node and its offset: a Node's
+	// deadline often stays the same across many calls.
+	deadline   time.Time
+	deadlineAt int64
+	ifaces     []*Interface
+	stats      HostStats
+	name       string
 }
 
 // AddHost adds a host that runs node.
 func (n *Network) AddHost(name string, node link.Node) *Host {
 	h := &Host{net: n, name: name, node: node}
 	h.timer.index = -1
-	h.timer.fire = h.fireTimer
+	h.timer.host = h
 	n.hosts = append(n.hosts, h)
 	return h
 }
@@ -85,8 +89,9 @@ func (h *Host) receive(i *Interface, pkt []byte, known bool) {
 			return
 		}
 	}
-	dst, _ := ipDst(pkt)
-	if !h.owns(dst) {
+	// The packet is well-formed: it passed verify, or it entered the
+	// link through SendOffload, which checked it, and nothing changed it.
+	if !h.owns(checkedDst(pkt)) {
 		h.stats.DroppedNotLocal++
 		return
 	}
@@ -132,7 +137,10 @@ func (h *Host) rearm(afterTimer bool) {
 		h.net.cancel(&h.timer)
 		return
 	}
-	at := max(h.net.offset(d), h.net.now)
+	if d != h.deadline {
+		h.deadline, h.deadlineAt = d, h.net.offset(d)
+	}
+	at := max(h.deadlineAt, h.net.now)
 	if afterTimer && at == h.net.now {
 		at++
 	}

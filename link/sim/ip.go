@@ -36,6 +36,15 @@ func ipDst(pkt []byte) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// checkedDst returns the destination address of an IPv4 or IPv6 packet
+// that ipDst accepts, without checking it again.
+func checkedDst(pkt []byte) netip.Addr {
+	if pkt[0]>>4 == 4 {
+		return wire.IPv4(pkt).Dst()
+	}
+	return wire.IPv6(pkt).Dst()
+}
+
 // verify checks what a receiving host checks: the IPv4 header checksum
 // (RFC 791 §3.1) and, for TCP and UDP that are not fragments, the transport
 // checksum over the pseudo-header (RFC 9293 §3.1, RFC 768, RFC 8200 §8.1).

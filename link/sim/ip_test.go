@@ -37,7 +37,8 @@ func TestDecrementHopLimit(t *testing.T) {
 // keeps a valid IPv4 header checksum valid; a packet the host accepts is
 // one wire accepts; the 20-byte IPv4 header check agrees with wire's; what
 // offload fills, differing at most in the TCP checksum field, the host
-// accepts, and what it does not fill it leaves alone.
+// accepts, and what it does not fill it leaves alone; the host's quick
+// reading of the destination agrees with the router's checked one.
 func FuzzPacket(f *testing.F) {
 	f.Add(pkttest.UDP(netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:2"), []byte("x")))
 	f.Add(pkttest.TCP(pkttest.TCPSpec{Src: netip.MustParseAddrPort("[2001:db8::1]:1"), Dst: netip.MustParseAddrPort("[2001:db8::2]:2"), SYN: true}))
@@ -73,6 +74,9 @@ func FuzzPacket(f *testing.F) {
 		}
 		if !ok {
 			return
+		}
+		if got := checkedDst(pkt); got != dst {
+			t.Fatalf("checkedDst = %v, ipDst = %v", got, dst)
 		}
 		if len(pkt) > 0 && pkt[0]>>4 == 4 {
 			ip := wire.IPv4(pkt)

@@ -3,7 +3,9 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"time"
 
 	"github.com/gomptcp/mptcp/link"
 	"github.com/gomptcp/mptcp/link/impair"
@@ -104,17 +106,14 @@ func (l *Link) SetUp(up bool) {
 // before the queue; middleware added with AddEgress sees them as they
 // arrive at the far interface.
 type Dir struct {
-	net      *Network
-	link     *Link
-	from, to *Interface
-	imp      *impair.Impairer
-	mtu      int
-	ingress  []link.Middleware
-	egress   []link.Middleware
-	chain    link.Middleware
-	timer    event
-	busy     bool     // Poll in progress
-	backlog  [][]byte // packets that entered during Poll
+	// The fields used for every packet come first, together.
+	net   *Network
+	imp   *impair.Impairer
+	to    *Interface
+	timer event
+	// origin is the virtual time, in nanoseconds since the start, that
+	// is the impairer's time origin (impair.NewAt).
+	origin int64
 
 	// Checksums are verified once. The direction vouches for the
 	// checksums of the packets it delivers, and the receiving host skips
@@ -124,6 +123,20 @@ type Dir struct {
 	unknown   int  // packets that entered, since the direction was last empty, with checksums not known to be right
 	mayChange bool // middleware, or corruption configured since the direction was last empty
 	corrupt   bool // the configuration corrupts packets
+
+	// plain says that the direction has no middleware: the impairer
+	// alone is its chain, driven through its methods that take virtual
+	// time in nanoseconds.
+	plain   bool
+	busy    bool     // Poll in progress
+	backlog [][]byte // packets that entered during Poll
+
+	link    *Link
+	from    *Interface
+	mtu     int
+	ingress []link.Middleware
+	egress  []link.Middleware
+	chain   link.Middleware
 }
 
 func newDir(l *Link, from, to *Interface, cfg impair.Config, dir uint64) (*Dir, error) {
@@ -131,14 +144,14 @@ func newDir(l *Link, from, to *Interface, cfg impair.Config, dir uint64) (*Dir, 
 		cfg.MTU = DefaultMTU
 	}
 	cfg.Seed = mixSeed(l.net.seed, uint64(l.index), dir, cfg.Seed)
-	imp, err := impair.New(cfg)
+	imp, err := impair.NewAt(cfg, l.net.Now())
 	if err != nil {
 		return nil, err
 	}
-	d := &Dir{net: l.net, link: l, from: from, to: to, imp: imp, mtu: cfg.MTU, corrupt: cfg.Corrupt > 0}
+	d := &Dir{net: l.net, link: l, from: from, to: to, imp: imp, origin: l.net.now, mtu: cfg.MTU, corrupt: cfg.Corrupt > 0}
 	d.mayChange = d.corrupt
 	d.timer.index = -1
-	d.timer.fire = d.fire
+	d.timer.dir = d
 	d.rebuild()
 	return d, nil
 }
@@ -207,7 +220,8 @@ func (d *Dir) AddEgress(m link.Middleware) {
 
 func (d *Dir) rebuild() {
 	d.mayChange = d.mayChange || len(d.ingress) > 0 || len(d.egress) > 0
-	if len(d.ingress) == 0 && len(d.egress) == 0 {
+	d.plain = len(d.ingress) == 0 && len(d.egress) == 0
+	if d.plain {
 		d.chain = d.imp // a chain of one stage adds only indirection
 	} else {
 		d.chain = link.Chain(slices.Concat(d.ingress, []link.Middleware{d.imp}, d.egress)...)
@@ -225,18 +239,17 @@ func (d *Dir) input(pkt []byte, known bool) {
 		d.backlog = append(d.backlog, append([]byte(nil), pkt...))
 		return
 	}
-	// A packet that joins a non-empty queue of the impairer (no
-	// middleware around it) changes nothing about when the direction
-	// next has something to do: the packet at the head of the FIFO
-	// finishes its transmission when it would have, and the packets
-	// propagating arrive when they would have. While that event is still
-	// ahead, reading the deadline again can be skipped.
-	joins := d.chain == link.Middleware(d.imp) && d.timer.index >= 0 && d.timer.at > d.net.now &&
-		d.imp.Stats().QueuePackets > 0
-	d.chain.Process(d.net.Now(), pkt, d)
-	if !joins {
-		d.reschedule()
+	d.process(pkt)
+	d.reschedule()
+}
+
+// process offers a packet to the chain at the current time.
+func (d *Dir) process(pkt []byte) {
+	if d.plain {
+		d.imp.ProcessAt(time.Duration(d.net.now-d.origin), pkt)
+		return
 	}
+	d.chain.Process(d.net.Now(), pkt, d)
 }
 
 // Emit delivers a packet that left the direction to the far interface.
@@ -248,30 +261,56 @@ func (d *Dir) vouches() bool { return d.unknown == 0 && !d.mayChange }
 
 func (d *Dir) fire() {
 	d.busy = true
-	d.chain.Poll(d.net.Now(), d)
-	d.busy = false
-	for len(d.backlog) > 0 {
-		pkt := d.backlog[0]
-		d.backlog = d.backlog[1:]
-		d.chain.Process(d.net.Now(), pkt, d)
+	if d.plain {
+		d.imp.PollAt(time.Duration(d.net.now-d.origin), d)
+	} else {
+		d.chain.Poll(d.net.Now(), d)
 	}
-	d.backlog = nil
+	d.busy = false
+	if len(d.backlog) > 0 {
+		for len(d.backlog) > 0 {
+			pkt := d.backlog[0]
+			d.backlog = d.backlog[1:]
+			d.process(pkt)
+		}
+		d.backlog = nil
+	}
 	d.reschedule()
 }
 
 // reschedule puts the direction's event at its chain's deadline.
 func (d *Dir) reschedule() {
-	dl := d.chain.Deadline()
-	if dl.IsZero() {
-		// Empty: whatever entered before has left.
-		d.unknown = 0
-		d.mayChange = d.corrupt || len(d.ingress) > 0 || len(d.egress) > 0
-		d.net.cancel(&d.timer)
-		return
+	var at int64
+	if d.plain {
+		t, ok := d.imp.NextAt()
+		if !ok {
+			d.idle()
+			return
+		}
+		// Saturating, as offset is.
+		at = d.origin + int64(t)
+		if t > 0 && at < d.origin {
+			at = math.MaxInt64
+		}
+	} else {
+		dl := d.chain.Deadline()
+		if dl.IsZero() {
+			d.idle()
+			return
+		}
+		at = d.net.offset(dl)
 	}
-	at := max(d.net.offset(dl), d.net.now)
+	at = max(at, d.net.now)
 	if d.net.pendingAt(&d.timer, at) {
 		return
 	}
 	d.net.schedule(&d.timer, at)
+}
+
+// idle cancels the direction's event: it is empty, and whatever entered
+// before has left.
+func (d *Dir) idle() {
+	d.unknown = 0
+	d.mayChange = d.corrupt || len(d.ingress) > 0 || len(d.egress) > 0
+	d.net.cancel(&d.timer)
 }

@@ -20,8 +20,7 @@ type Config struct {
 type Network struct {
 	seed  uint64
 	start time.Time
-	now   int64     // nanoseconds since start
-	nowT  time.Time // start + now, kept in step by setNow
+	now   int64 // nanoseconds since start
 
 	startSec  int64 // start as Unix seconds and nanoseconds, for offset
 	startNsec int
@@ -43,21 +42,18 @@ func New(cfg Config) *Network {
 	if start.IsZero() {
 		start = clock.Epoch
 	}
-	return &Network{seed: cfg.Seed, start: start, nowT: start, startSec: start.Unix(), startNsec: start.Nanosecond()}
+	return &Network{seed: cfg.Seed, start: start, startSec: start.Unix(), startNsec: start.Nanosecond()}
 }
 
 var _ clock.Clock = (*Network)(nil)
 
-// Now returns the current virtual time.
-func (n *Network) Now() time.Time { return n.nowT }
+// Now returns the current virtual time. The Network keeps it as a count of
+// nanoseconds since the start, and makes the Time only when asked: most
+// events (a packet ending its transmission) read none.
+func (n *Network) Now() time.Time { return n.start.Add(time.Duration(n.now)) }
 
 // setNow moves the clock to t nanoseconds since the start.
-func (n *Network) setNow(t int64) {
-	if t != n.now {
-		n.now = t
-		n.nowT = n.start.Add(time.Duration(t))
-	}
-}
+func (n *Network) setNow(t int64) { n.now = t }
 
 // Start returns the virtual time at which the simulation started.
 func (n *Network) Start() time.Time { return n.start }
@@ -176,14 +172,21 @@ func (n *Network) leave() { n.running = false }
 // if it reschedules itself (the common case for links and hosts), one
 // sift moves it; otherwise it is removed afterwards.
 func (n *Network) step() {
-	e := n.events[0].e
-	if e.at > n.now {
-		n.setNow(e.at)
+	top := &n.events[0]
+	e, seq := top.e, top.seq
+	if top.at > n.now {
+		n.setNow(top.at)
 	}
 	n.count++
-	seq := e.seq
 	n.firing = e
-	e.fire()
+	switch {
+	case e.dir != nil:
+		e.dir.fire()
+	case e.host != nil:
+		e.host.fireTimer()
+	default:
+		e.fire()
+	}
 	n.firing = nil
 	if e.index >= 0 && e.seq == seq {
 		n.events.remove(e.index)
@@ -266,11 +269,15 @@ func (u *userTimer) Reset(d time.Duration) bool {
 }
 
 // event is an entry of the event heap. Objects that need events embed one
-// and reschedule it, so that the steady state allocates nothing.
+// and reschedule it, so that the steady state allocates nothing. An event
+// runs its link direction's or host's handler, called directly as most
+// events are theirs, or else fire.
 type event struct {
 	at    int64
 	seq   uint64
 	index int // in the heap, -1 when not scheduled
+	dir   *Dir
+	host  *Host
 	fire  func()
 }
 

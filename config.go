@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/gomptcp/mptcp/clock"
 	"github.com/gomptcp/mptcp/meta"
@@ -19,7 +20,7 @@ var (
 	// as plain TCP (it fell back, RFC 8684 §3.7, or MPTCP is disabled).
 	ErrNotMPTCP = stack.ErrNotMPTCP
 	// ErrNoSubflow: the connection has no such subflow.
-	ErrNoSubflow = errors.New("mptcp: no such subflow")
+	ErrNoSubflow = meta.ErrNoSubflow
 )
 
 // Config configures a Stack's MPTCP connections. Its fields mirror the
@@ -36,6 +37,25 @@ type Config struct {
 	// not open subflows to the initial address and port (the inverse of
 	// allow_join_initial_addr_port, default 1: allowed).
 	DenyJoinInitialAddrPort bool
+
+	// AddAddrTimeout bounds the interval between retransmissions of an
+	// ADD_ADDR the peer has not echoed (add_addr_timeout, default 120 s;
+	// negative: no retransmission, Linux's 0).
+	AddAddrTimeout time.Duration
+	// CloseTimeout bounds how long a closed connection waits for the
+	// DATA_FIN exchange before it is ended with MP_FASTCLOSE
+	// (close_timeout, default 60 s; negative: for ever).
+	CloseTimeout time.Duration
+	// StaleLossCount is the number of retransmission timeouts in a row
+	// after which a subflow is stale and gets no new data while another
+	// works (stale_loss_cnt, default 4; negative: never). Failover does
+	// not wait for it: data of a subflow in a retransmission timeout goes
+	// out on the others at its first timeout.
+	StaleLossCount int
+	// SYNRetransBeforeTCPFallback is the number of MP_CAPABLE SYN
+	// retransmissions after which the SYN goes without MP_CAPABLE
+	// (syn_retrans_before_tcp_fallback, default 2; negative: never).
+	SYNRetransBeforeTCPFallback int
 
 	// PathManager decides the connections' subflows and announcements
 	// (path_manager, default "kernel": the in-kernel path manager's

@@ -9,6 +9,7 @@ import (
 	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/stack/socket"
 	"github.com/gomptcp/mptcp/tcp"
+	"github.com/gomptcp/mptcp/wire"
 )
 
 // Info is a snapshot of a connection: the fields of Linux's struct
@@ -104,6 +105,61 @@ func (c *Conn) AddSubflow(local, remote netip.AddrPort, backup bool) (tcp.ConnID
 		return id, opErr("subflow", "tcp", local, remote, err)
 	}
 	return id, nil
+}
+
+// RemoveSubflow closes a subflow with a reset (MP_TCPRST, RFC 8684 §3.6,
+// reason "unspecified"); the data it carried goes out on the others.
+func (c *Conn) RemoveSubflow(id tcp.ConnID) error {
+	return c.subflowOp("close", id, func(now time.Time) error { return c.e.CloseSubflow(now, id, wire.TCPRSTUnspecified) })
+}
+
+// SetBackup sets or clears the backup priority of a subflow and tells the
+// peer with MP_PRIO (RFC 8684 §3.3.8): the default scheduler uses backup
+// subflows only when no other works.
+func (c *Conn) SetBackup(id tcp.ConnID, backup bool) error {
+	return c.subflowOp("set", id, func(now time.Time) error { return c.e.SetBackup(now, id, backup) })
+}
+
+// Announce advertises a local address (with the port it listens on, or
+// none) to the peer with ADD_ADDR (RFC 8684 §3.4.1) and returns the
+// address ID it has for the connection.
+func (c *Conn) Announce(addr netip.AddrPort) (uint8, error) {
+	var (
+		id  uint8
+		err error
+	)
+	if xerr := c.s.do(func(now time.Time, _ *stack.Stack) { id, err = c.e.Announce(now, addr) }); xerr != nil {
+		err = xerr
+	}
+	if err != nil {
+		return 0, opErr("announce", "tcp", addr, netip.AddrPort{}, err)
+	}
+	return id, nil
+}
+
+// RemoveAddr withdraws a local address by its ID with REMOVE_ADDR (RFC
+// 8684 §3.4.2); the subflows from it are reset.
+func (c *Conn) RemoveAddr(id uint8) error {
+	var err error
+	if xerr := c.s.do(func(now time.Time, _ *stack.Stack) { err = c.e.RemoveAddr(now, id) }); xerr != nil {
+		err = xerr
+	}
+	if err != nil {
+		return opErr("remove", "tcp", netip.AddrPort{}, netip.AddrPort{}, err)
+	}
+	return nil
+}
+
+// subflowOp runs op on the loop for subflow id and wraps its error.
+func (c *Conn) subflowOp(name string, id tcp.ConnID, op func(now time.Time) error) error {
+	var err error
+	if xerr := c.s.do(func(now time.Time, _ *stack.Stack) { err = op(now) }); xerr != nil {
+		err = xerr
+	}
+	if err != nil {
+		return opErr(name, "tcp", id.Local, id.Remote, err)
+	}
+	return nil
 }
 
 // SetNoDelay turns Nagle's algorithm off (true) or on, on every subflow

@@ -20,6 +20,7 @@ import (
 	"github.com/gomptcp/mptcp/link/sim"
 	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/stack/socket"
+	"github.com/gomptcp/mptcp/tcp"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -335,6 +336,96 @@ func TestSubflowSettings(t *testing.T) {
 		}
 		if err := c.SetSubflowNoDelay(bogus, true); !errors.Is(err, mptcp.ErrNoSubflow) {
 			t.Errorf("SetSubflowNoDelay on no subflow: %v", err)
+		}
+		c.Close()
+		s.Close()
+	})
+}
+
+// TestAnnounceAndPriority: the server's "signal" endpoint is announced
+// with ADD_ADDR; the client, accepting one announced address, opens a
+// subflow to it over the second path. Then the client marks that subflow
+// backup (MP_PRIO, seen by the server), removes it, and data still flows.
+func TestAnnounceAndPriority(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := impair.Config{Rate: 20e6, Delay: 5 * time.Millisecond}
+		tp := newTwoPaths(t, [2]impair.Config{path, path},
+			mptcp.Config{Limits: &mptcp.Limits{Subflows: 2, AddAddrAccepted: 1}},
+			mptcp.Config{Endpoints: []mptcp.Endpoint{{Addr: serverAddr[1], Flags: mptcp.FlagSignal}}})
+		defer tp.close(t)
+		csub, ssub := tp.client.Subscribe(64), tp.server.Subscribe(64)
+		c, s, l := tp.pipe(t)
+		defer l.Close()
+		echo := func(msg string) {
+			t.Helper()
+			if _, err := c.Write([]byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			b := make([]byte, len(msg))
+			if _, err := io.ReadFull(s, b); err != nil || string(b) != msg {
+				t.Fatalf("read %q, %v", b, err)
+			}
+			if _, err := s.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		echo("one")
+		time.Sleep(time.Second)
+		events := func(sub *mptcp.Subscription) []mptcp.Event {
+			var evs []mptcp.Event
+			for len(sub.Events()) > 0 {
+				evs = append(evs, <-sub.Events())
+			}
+			return evs
+		}
+		find := func(evs []mptcp.Event, typ mptcp.EventType) *mptcp.Event {
+			for i := range evs {
+				if evs[i].Type == typ {
+					return &evs[i]
+				}
+			}
+			return nil
+		}
+		cev := events(csub)
+		ann := find(cev, mptcp.EventAnnounced)
+		if ann == nil || ann.Remote.Addr() != serverAddr[1] || ann.RemoteID == 0 {
+			t.Fatalf("client events %v: want an announcement of %v", cev, serverAddr[1])
+		}
+		est := find(cev, mptcp.EventSubflowEstablished)
+		if est == nil || est.Remote.Addr() != serverAddr[1] || est.Local.Addr() != clientAddr[1] || est.RemoteID != ann.RemoteID {
+			t.Fatalf("client events %v: want a subflow from %v to the announced address", cev, clientAddr[1])
+		}
+		id := tcp.ConnID{Local: est.Local, Remote: est.Remote}
+		if err := c.SetBackup(id, true); err != nil {
+			t.Fatal(err)
+		}
+		echo("two")
+		time.Sleep(time.Second)
+		if pr := find(events(ssub), mptcp.EventSubflowPriority); pr == nil || !pr.Backup {
+			t.Errorf("server saw no MP_PRIO backup: %v", pr)
+		}
+		sfs, _ := c.Subflows()
+		for _, sf := range sfs {
+			if sf.ID == id && !sf.Backup {
+				t.Errorf("subflow %v not backup: %+v", id, sf)
+			}
+		}
+		if err := c.RemoveSubflow(id); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		if cl := find(events(csub), mptcp.EventSubflowClosed); cl == nil || cl.Remote != id.Remote {
+			t.Errorf("no subflow-closed event for %v", id)
+		}
+		echo("three")
+		if sfs, _ := c.Subflows(); len(sfs) != 1 {
+			t.Errorf("%d subflows after the removal, want 1", len(sfs))
+		}
+		if err := c.RemoveSubflow(id); !errors.Is(err, mptcp.ErrNoSubflow) {
+			t.Errorf("removing it again: %v, want ErrNoSubflow", err)
 		}
 		c.Close()
 		s.Close()

@@ -167,3 +167,21 @@ func TestNDiffPorts(t *testing.T) {
 		t.Errorf("local ports %v, want 4 different", ports)
 	}
 }
+
+// TestFullmeshAnnounced: the server announces its second address; the
+// client meshes both of its addresses with both of the server's.
+func TestFullmeshAnnounced(t *testing.T) {
+	signal := stack.NewKernelPM([]stack.PMEndpoint{{ID: 1, Addr: netip.MustParseAddr("10.0.2.2"), Flags: stack.EndpointSignal}}, stack.PMLimits{})
+	w := newNet2(t, &pathmgr.Fullmesh{}, signal)
+	c := w.transfer(t, 4<<20)
+	in := c.Info()
+	if len(in.Subflow) != 4 {
+		for _, sf := range in.Subflow {
+			t.Log(sf.ID)
+		}
+		t.Fatalf("%d subflows, want 4", len(in.Subflow))
+	}
+	if in.AddAddrAccepted != 1 {
+		t.Errorf("AddAddrAccepted %d, want 1", in.AddAddrAccepted)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/tcp"
+	"github.com/gomptcp/mptcp/wire"
 )
 
 // MPTCP errors.
@@ -279,6 +280,53 @@ func (c *MPConn) AddSubflow(now time.Time, local, remote netip.AddrPort, backup 
 	return id, err
 }
 
+// Announce advertises a local address to the peer with ADD_ADDR (RFC
+// 8684 §3.4.1) and returns its address ID (meta.Conn.Announce).
+func (c *MPConn) Announce(now time.Time, addr netip.AddrPort) (uint8, error) {
+	if c.m.Fallback() {
+		return 0, ErrNotMPTCP
+	}
+	id, err := c.m.Announce(now, addr)
+	c.Flush(now)
+	return id, err
+}
+
+// RemoveAddr withdraws the local address with ID id with REMOVE_ADDR (RFC
+// 8684 §3.4.2), resetting our subflows from it (meta.Conn.RemoveAddr).
+func (c *MPConn) RemoveAddr(now time.Time, id uint8) error {
+	if c.m.Fallback() {
+		return ErrNotMPTCP
+	}
+	err := c.m.RemoveAddr(now, id)
+	c.Flush(now)
+	return err
+}
+
+// SetBackup sets or clears the backup priority of subflow id and tells
+// the peer with MP_PRIO (RFC 8684 §3.3.8).
+func (c *MPConn) SetBackup(now time.Time, id tcp.ConnID, backup bool) error {
+	if c.m.Fallback() {
+		return ErrNotMPTCP
+	}
+	err := c.m.SetBackup(now, id, backup)
+	c.Flush(now)
+	if err == nil {
+		c.subflowEvent(now, PMEventSubflowPriority, id, nil, nil)
+	}
+	return err
+}
+
+// CloseSubflow resets subflow id with MP_TCPRST carrying reason (RFC 8684
+// §3.6); its data goes out again on the others.
+func (c *MPConn) CloseSubflow(now time.Time, id tcp.ConnID, reason wire.TCPRSTReason) error {
+	if c.m.Fallback() {
+		return ErrNotMPTCP
+	}
+	err := c.m.ResetSubflow(now, id, reason)
+	c.Flush(now)
+	return err
+}
+
 // onPoll reads the engine's events after each poll.
 func (c *MPConn) onPoll(now time.Time, _ *MuxConn) {
 	for {
@@ -286,13 +334,26 @@ func (c *MPConn) onPoll(now time.Time, _ *MuxConn) {
 		if !ok {
 			break
 		}
+		if ev.Kind != meta.EventClosed {
+			c.checkFully(now)
+		}
 		c.handle(now, ev)
 	}
-	// Linux's MPTCP_EVENT_ESTABLISHED: fully established (RFC 8684
-	// §3.1), when subflows can join.
+	c.checkFully(now)
+}
+
+// checkFully publishes Linux's MPTCP_EVENT_ESTABLISHED once the
+// connection is fully established (RFC 8684 §3.1), when subflows can
+// join: before the events that follow it, such as the peer's ADD_ADDR
+// that may end the MP_CAPABLE phase.
+func (c *MPConn) checkFully(now time.Time) {
 	if !c.fully && !c.closed && c.m.FullyEstablished() {
 		c.fully = true
 		c.subs[c.initial] = true
+		if !c.created {
+			c.created = true
+			c.publish(now, PMEvent{Type: PMEventCreated, Local: c.initial.Local, Remote: c.initial.Remote})
+		}
 		c.publish(now, PMEvent{Type: PMEventEstablished, Local: c.initial.Local, Remote: c.initial.Remote})
 	}
 }
@@ -312,13 +373,19 @@ func (c *MPConn) handle(now time.Time, ev meta.Event) {
 	case meta.EventSubflowEstablished:
 		if ev.ID != c.initial && !c.subs[ev.ID] {
 			c.subs[ev.ID] = true
-			c.subflowEvent(now, PMEventSubflowEstablished, ev.ID, nil)
+			c.subflowEvent(now, PMEventSubflowEstablished, ev.ID, nil, &ev)
 		}
 	case meta.EventSubflowClosed:
 		if c.subs[ev.ID] && ev.ID != c.initial {
 			delete(c.subs, ev.ID)
-			c.subflowEvent(now, PMEventSubflowClosed, ev.ID, ev.Err)
+			c.subflowEvent(now, PMEventSubflowClosed, ev.ID, ev.Err, &ev)
 		}
+	case meta.EventSubflowPriority:
+		c.subflowEvent(now, PMEventSubflowPriority, ev.ID, nil, &ev)
+	case meta.EventAnnounced:
+		c.publish(now, PMEvent{Type: PMEventAnnounced, RemoteID: ev.RemoteID, Remote: ev.Addr})
+	case meta.EventRemoved:
+		c.publish(now, PMEvent{Type: PMEventRemoved, RemoteID: ev.RemoteID})
 	case meta.EventClosed:
 		c.closed = true
 		if c.created {
@@ -338,12 +405,20 @@ func (c *MPConn) handle(now time.Time, ev meta.Event) {
 	}
 }
 
-// subflowEvent publishes a subflow event for subflow id.
-func (c *MPConn) subflowEvent(now time.Time, t PMEventType, id tcp.ConnID, err error) {
+// subflowEvent publishes a subflow event for subflow id, with the
+// engine's event when there is one.
+func (c *MPConn) subflowEvent(now time.Time, t PMEventType, id tcp.ConnID, err error, mev *meta.Event) {
 	ev := PMEvent{Type: t, Local: id.Local, Remote: id.Remote, Err: err}
-	for _, sf := range c.m.Info().Subflow {
-		if sf.ID == id {
-			ev.LocalID, ev.RemoteID, ev.Backup = sf.LocalID, sf.RemoteID, sf.Backup || sf.RemoteBackup
+	if mev != nil {
+		ev.LocalID, ev.RemoteID, ev.Backup = mev.LocalID, mev.RemoteID, mev.Backup
+		if mev.ResetSeen {
+			ev.ResetReason = uint8(mev.Reason)
+		}
+	} else {
+		for _, sf := range c.m.Info().Subflow {
+			if sf.ID == id {
+				ev.LocalID, ev.RemoteID, ev.Backup = sf.LocalID, sf.RemoteID, sf.Backup || sf.RemoteBackup
+			}
 		}
 	}
 	c.publish(now, ev)

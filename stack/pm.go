@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/tcp"
+	"github.com/gomptcp/mptcp/wire"
 )
 
 // PathManager decides which subflows a connection has and which local
@@ -33,8 +34,17 @@ type Controller interface {
 	Info() meta.Info
 	// Subflows lists the live subflows.
 	Subflows() []tcp.ConnID
-	// AddSubflow opens a subflow with MP_JOIN (Conn.AddSubflow).
+	// AddSubflow opens a subflow with MP_JOIN (RFC 8684 §3.2); a zero
+	// local address is the route's, a zero remote port the connection's.
 	AddSubflow(now time.Time, local, remote netip.AddrPort, backup bool) (tcp.ConnID, error)
+	// CloseSubflow resets a subflow with MP_TCPRST and a reason (§3.6).
+	CloseSubflow(now time.Time, id tcp.ConnID, reason wire.TCPRSTReason) error
+	// Announce advertises a local address with ADD_ADDR (§3.4.1) and
+	// returns its address ID; RemoveAddr withdraws one (§3.4.2).
+	Announce(now time.Time, addr netip.AddrPort) (uint8, error)
+	RemoveAddr(now time.Time, id uint8) error
+	// SetBackup changes a subflow's priority with MP_PRIO (§3.3.8).
+	SetBackup(now time.Time, id tcp.ConnID, backup bool) error
 	// LocalAddrs are the Stack's addresses; IsLocal tells whether a is one.
 	LocalAddrs() []netip.Prefix
 	IsLocal(a netip.Addr) bool
@@ -45,7 +55,12 @@ type Controller interface {
 
 // KernelPM is the default path manager: the rules of Linux's in-kernel
 // path manager over endpoints and limits (net/mptcp/pm_kernel.c):
-//   - once a connection is established, a subflow from every "subflow"
+//   - once a connection is established, an ADD_ADDR for every "signal"
+//     endpoint (its address, with its port if it has one) that is one of
+//     the Stack's addresses and not the connection's own (Linux sends them
+//     one after the other as each is echoed; here they go out together,
+//     each retransmitted until echoed);
+//   - then a subflow from every "subflow"
 //     endpoint to the peer's initial address and port, and from every
 //     "fullmesh" endpoint to every address known of the peer, while the
 //     connection has fewer additional subflows than Limits.Subflows;
@@ -72,6 +87,7 @@ func NewKernelPM(endpoints []PMEndpoint, limits PMLimits) *KernelPM {
 // kpmState is what KernelPM keeps of a connection.
 type kpmState struct {
 	remotes  []netip.AddrPort // the peer's addresses: its initial one, then those announced
+	ids      []uint8          // the address ID of each (0 for the initial one)
 	accepted int              // announced addresses used
 }
 
@@ -80,8 +96,13 @@ func (p *KernelPM) HandleEvent(now time.Time, c Controller, ev PMEvent) {
 	st, _ := c.State().(*kpmState)
 	switch ev.Type {
 	case PMEventEstablished:
-		st = &kpmState{remotes: []netip.AddrPort{c.InitialSubflow().Remote}}
+		st = &kpmState{remotes: []netip.AddrPort{c.InitialSubflow().Remote}, ids: []uint8{0}}
 		c.SetState(st)
+		for _, e := range p.endpoints {
+			if e.Flags&EndpointSignal != 0 && c.IsLocal(e.Addr) && e.Addr != c.InitialSubflow().Local.Addr() {
+				_, _ = c.Announce(now, netip.AddrPortFrom(e.Addr, e.Port))
+			}
+		}
 		for _, e := range p.endpoints {
 			switch {
 			case e.Flags&EndpointFullmesh != 0:
@@ -102,6 +123,7 @@ func (p *KernelPM) HandleEvent(now time.Time, c Controller, ev PMEvent) {
 		}
 		st.accepted++
 		st.remotes = append(st.remotes, r)
+		st.ids = append(st.ids, ev.RemoteID)
 		mesh := false
 		for _, e := range p.endpoints {
 			if e.Flags&EndpointFullmesh != 0 {
@@ -111,6 +133,20 @@ func (p *KernelPM) HandleEvent(now time.Time, c Controller, ev PMEvent) {
 		}
 		if !mesh {
 			p.open(now, c, PMEndpoint{}, r)
+		}
+	case PMEventRemoved:
+		// The engine resets the subflows to the removed address; the
+		// address no longer counts against the limit.
+		if st == nil {
+			return
+		}
+		for i := 1; i < len(st.ids); i++ {
+			if st.ids[i] == ev.RemoteID {
+				st.remotes = append(st.remotes[:i], st.remotes[i+1:]...)
+				st.ids = append(st.ids[:i], st.ids[i+1:]...)
+				st.accepted--
+				break
+			}
 		}
 	case PMEventClosed:
 		c.SetState(nil)

@@ -202,6 +202,44 @@ func mptcpCases() []mptcpCase {
 			},
 		},
 		{
+			// MPTCP options stripped from every segment of the only path
+			// from 1 s on, in the middle of the transfer: the connection
+			// falls back to TCP on its one subflow (RFC 8684 §3.7)
+			// without losing or corrupting a byte.
+			name: "strip-data-one-path",
+			build: func() scenario.Scenario {
+				s := base("strip-data-one-path", 8<<20)
+				s.Flows = []scenario.Flow{scenario.MPTCPFlow("f", 1, 8<<20)}
+				return s
+			},
+			mb:   func() link.Middleware { return middlebox.NewStripper(middlebox.StripAll) },
+			mbAt: time.Second,
+			mbOn: "p1",
+			check: func(t *testing.T, r *scenario.Result, mb link.Middleware) {
+				in := r.Flows[0].SenderMPTCP
+				if in.Flags&meta.InfoFlagFallback == 0 || mb.(*middlebox.Stripper).Stats().Segments == 0 {
+					t.Errorf("want a fallback after options were stripped: flags %#x, stripper %+v", in.Flags, mb.(*middlebox.Stripper).Stats())
+				}
+			},
+		},
+		{
+			// The same on the initial path of two: that subflow is reset
+			// (MP_TCPRST, middlebox interference) and its data goes out
+			// on the other, which carries on as MPTCP.
+			name:  "strip-data-two-paths",
+			build: func() scenario.Scenario { return base("strip-data-two-paths", 8<<20) },
+			mb:    func() link.Middleware { return middlebox.NewStripper(middlebox.StripAll) },
+			mbAt:  time.Second,
+			mbOn:  "p1",
+			check: func(t *testing.T, r *scenario.Result, mb link.Middleware) {
+				in := r.Flows[0].SenderMPTCP
+				if in.Flags&meta.InfoFlagFallback != 0 || len(in.Subflow) != 1 || in.SubflowsTotal != 2 {
+					t.Errorf("want the stripped subflow gone and MPTCP on the other: flags %#x, %d of %d subflows alive",
+						in.Flags, len(in.Subflow), in.SubflowsTotal)
+				}
+			},
+		},
+		{
 			// A payload rewriter (an ALG) on the initial path with DSS
 			// checksums on: the mapping fails its checksum, the subflow
 			// is reset with MP_FAIL and MP_TCPRST, its data reinjected on

@@ -199,6 +199,26 @@ func (c *Conn) SetSubflowTOS(id tcp.ConnID, tos uint8) error {
 	return nil
 }
 
+// SetSubflowCongestionControl switches one subflow to the congestion
+// controller registered under name in package cc ("reno", "cubic", or the
+// coupled "lia", "olia", "balia", "wvegas", which couple it with the
+// connection's other subflows that use them), as the enhanced socket API
+// of the multipath-tcp.org kernel did with MPTCP_SUB_SETSOCKOPT and
+// TCP_CONGESTION (tcp.Conn.SetCongestionControl).
+func (c *Conn) SetSubflowCongestionControl(id tcp.ConnID, name string) error {
+	return c.subflowOp("set", id, func(now time.Time) error {
+		tc, ok := c.e.Meta().Subflow(id)
+		if !ok {
+			return ErrNoSubflow
+		}
+		if err := tc.SetCongestionControl(name); err != nil {
+			return err
+		}
+		c.e.Flush(now)
+		return nil
+	})
+}
+
 // SetSubflowNoDelay turns Nagle's algorithm off (true) or on for one
 // subflow.
 func (c *Conn) SetSubflowNoDelay(id tcp.ConnID, noDelay bool) error {

@@ -329,6 +329,15 @@ func TestSubflowSettings(t *testing.T) {
 		if err := c.SetSubflowNoDelay(id, true); err != nil {
 			t.Error(err)
 		}
+		if err := c.SetSubflowCongestionControl(id, "olia"); err != nil {
+			t.Error(err)
+		}
+		if sfs, _ := c.Subflows(); sfs[0].TCP.CongestionControl != "olia" {
+			t.Errorf("subflow controller %q, want olia", sfs[0].TCP.CongestionControl)
+		}
+		if err := c.SetSubflowCongestionControl(id, "no-such"); err == nil {
+			t.Error("an unknown controller was accepted")
+		}
 		bogus := id
 		bogus.Local = netip.AddrPortFrom(bogus.Local.Addr(), bogus.Local.Port()+1)
 		if err := c.SetSubflowTOS(bogus, 0); !errors.Is(err, mptcp.ErrNoSubflow) {
@@ -336,6 +345,9 @@ func TestSubflowSettings(t *testing.T) {
 		}
 		if err := c.SetSubflowNoDelay(bogus, true); !errors.Is(err, mptcp.ErrNoSubflow) {
 			t.Errorf("SetSubflowNoDelay on no subflow: %v", err)
+		}
+		if err := c.SetSubflowCongestionControl(bogus, "reno"); !errors.Is(err, mptcp.ErrNoSubflow) {
+			t.Errorf("SetSubflowCongestionControl on no subflow: %v", err)
 		}
 		c.Close()
 		s.Close()

@@ -363,6 +363,28 @@ func (c *Conn) SendAck() {
 	}
 }
 
+// SetCongestionControl switches the connection to the congestion
+// controller registered as name (package cc), as Linux's TCP_CONGESTION
+// socket option does on an open socket. The new controller starts from
+// the current congestion window (in whole segments, at least one), in
+// slow start: controllers own their windows, so its threshold and the
+// state the old one had learnt do not carry over. A coupled controller
+// joins the connection's group (Config.CCGroup), if any.
+func (c *Conn) SetCongestionControl(name string) error {
+	iw := 0
+	if c.state.synchronized() && c.cc != nil {
+		iw = max(c.cc.Cwnd()/max(c.effMSS(), 1), 1)
+	}
+	ctl, err := cc.New(name, cc.Config{MSS: c.effMSS(), InitialWindow: iw, Member: c.ccMember})
+	if err != nil {
+		return err
+	}
+	c.cfg.CongestionControl = name
+	c.cc = ctl
+	c.publishCC()
+	return nil
+}
+
 // ConsecutiveRTOs is the number of retransmission timeouts in a row
 // without an acknowledgment of new data, the count Config.Retries bounds
 // (Linux's icsk_retransmits).

@@ -94,7 +94,9 @@ type Config struct {
 	RecvBufferSize int
 	// ChunkSize is the largest DSS mapping the engine writes (default
 	// 16 KiB, at most 65535, RFC 8684 §3.3.1's 16-bit Data-Level Length);
-	// it is rounded down to a multiple of the subflow's segment size.
+	// it is rounded down to a multiple of the subflow's segment size, and
+	// to half of Subflow.SendBufferSize when that is set and smaller (a
+	// chunk enters a subflow's send buffer whole).
 	ChunkSize int
 
 	// Checksum requests DSS checksums (MP_CAPABLE flag A, RFC 8684 §3.1).
@@ -187,6 +189,12 @@ func (cfg *Config) normalized() (Config, error) {
 	}
 	if c.ChunkSize == 0 {
 		c.ChunkSize = DefaultChunkSize
+	}
+	if b := c.Subflow.SendBufferSize; b > 0 && c.ChunkSize > b/2 {
+		// A chunk goes into a subflow's send buffer whole (tcp's
+		// WriteChunk): with small buffers, chunks of half of one keep
+		// the subflow busy while the next one waits.
+		c.ChunkSize = max(b/2, 1)
 	}
 	if c.MaxSubflows == 0 {
 		c.MaxSubflows = DefaultMaxSubflows

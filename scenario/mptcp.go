@@ -88,8 +88,26 @@ func (a *flowApp) listenMPTCP() error {
 	_, err := a.recvSt.ListenMPTCP(a.r.net.Now(), netip.AddrPortFrom(netip.Addr{}, a.dst.Port()), &stack.MPListenOptions{
 		OnEvent:  a.mpReceiverEvent,
 		OnAccept: a.mpAccept,
+		Meta:     func(c *meta.Config) { a.metaConfig(c, false) },
 	})
 	return err
+}
+
+// metaConfig applies the flow's settings to an end's engine
+// configuration: the subflow template, the buffers and, for the sender,
+// the scheduler.
+func (a *flowApp) metaConfig(c *meta.Config, sender bool) {
+	key := c.Subflow.ISNKey
+	c.Subflow = a.cfg
+	if c.Subflow.ISNKey == ([16]byte{}) {
+		c.Subflow.ISNKey = key
+	}
+	if b := a.spec.MPTCPBuffer; b > 0 {
+		c.SendBufferSize, c.RecvBufferSize = b, b
+	}
+	if sender && a.spec.Scheduler != nil {
+		c.Scheduler = a.spec.Scheduler()
+	}
 }
 
 // dialMPTCP connects the sender of an MPTCP flow.
@@ -97,6 +115,7 @@ func (a *flowApp) dialMPTCP(now time.Time) {
 	c, err := a.sendSt.DialMPTCP(now, a.dst, &stack.MPDialOptions{
 		Local:   netip.AddrPortFrom(a.src, 0),
 		OnEvent: a.mpSenderEvent,
+		Meta:    func(c *meta.Config) { a.metaConfig(c, true) },
 	})
 	if err != nil {
 		a.fail(err)

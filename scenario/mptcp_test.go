@@ -71,8 +71,8 @@ func TestMPTCPTransfersExact(t *testing.T) {
 		r := run(t, &s)
 		fr := r.Flows[0]
 		if !fr.Exact() || fr.Err != nil {
-			t.Errorf("seed %d: %d paths, checksum %v, %d bytes, received %d, done %v, mismatch at %d, error %v\nevents %v\n%s",
-				seed, n, s.MPTCP.Checksum, bytes, fr.Received, fr.Done, fr.Mismatch, fr.Err, s.Events, r)
+			t.Errorf("seed %d: %d paths, checksum %v, %d bytes, received %d, done %v, mismatch at %d, error %v\ntcp %+v\nevents %v\n%s",
+				seed, n, s.MPTCP.Checksum, bytes, fr.Received, fr.Done, fr.Mismatch, fr.Err, f.Config, s.Events, r)
 			continue
 		}
 		for _, l := range r.Links {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gomptcp/mptcp/link/impair"
+	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/tcp"
 )
 
@@ -91,9 +92,16 @@ type Flow struct {
 	Port uint16
 
 	// MPTCP makes the flow an MPTCP connection (RFC 8684) between
-	// stacks configured by Scenario.MPTCP; Config is then the template of
-	// every subflow's TCP configuration.
+	// stacks configured by Scenario.MPTCP; Config (and CC) is then the
+	// template of every subflow's TCP configuration, on both ends.
 	MPTCP bool
+	// Scheduler, if set, makes the sender's packet scheduler of an MPTCP
+	// flow (one per connection; default meta's lowest-RTT one).
+	Scheduler func() meta.Scheduler
+	// MPTCPBuffer, if positive, is the connection-level send and receive
+	// buffer of both ends of an MPTCP flow (meta.Config's
+	// SendBufferSize and RecvBufferSize).
+	MPTCPBuffer int
 	// Subflows are the additional subflows the sender opens (MP_JOIN)
 	// once the connection is fully established, in order.
 	Subflows []Subflow

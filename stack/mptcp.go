@@ -132,6 +132,10 @@ type MPDialOptions struct {
 	Local netip.AddrPort
 	// OnEvent, if set, receives every event of the engine.
 	OnEvent func(now time.Time, c *MPConn, ev meta.Event)
+	// Meta, if set, adjusts this connection's copy of MPConfig.Meta
+	// (its scheduler, buffers, subflow TCP configuration, …) before
+	// the connection is made; Host, Tokens and MIB stay the Stack's.
+	Meta func(*meta.Config)
 }
 
 // DialMPTCP opens an MPTCP connection to remote: the SYN with MP_CAPABLE
@@ -152,7 +156,7 @@ func (s *Stack) DialMPTCP(now time.Time, remote netip.AddrPort, opts *MPDialOpti
 		c.mc.Release()
 		return nil, err
 	}
-	cfg := s.mp.cfg.Meta
+	cfg := s.mp.connConfig(opts.Meta)
 	m, err := meta.Dial(now, &cfg, id)
 	if err != nil {
 		c.mc.Release()
@@ -162,6 +166,20 @@ func (s *Stack) DialMPTCP(now time.Time, remote netip.AddrPort, opts *MPDialOpti
 	c.attach(now, m, id)
 	c.Flush(now)
 	return c, nil
+}
+
+// connConfig returns a connection's engine configuration: MPConfig.Meta
+// adjusted by adjust, with the Stack's Host, Tokens and MIB.
+func (mp *mptcpState) connConfig(adjust func(*meta.Config)) meta.Config {
+	cfg := mp.cfg.Meta
+	if adjust != nil {
+		adjust(&cfg)
+		cfg.Host, cfg.Tokens, cfg.MIB = mp.cfg.Meta.Host, mp.cfg.Meta.Tokens, mp.cfg.Meta.MIB
+		if cfg.Subflow.ISNKey == ([16]byte{}) {
+			cfg.Subflow.ISNKey = mp.cfg.Meta.Subflow.ISNKey
+		}
+	}
+	return cfg
 }
 
 func (s *Stack) newMPConn(server bool) *MPConn {
@@ -463,6 +481,9 @@ type MPListenOptions struct {
 	// OnAccept, if set, is called each time a connection becomes ready
 	// for Accept.
 	OnAccept func(now time.Time, l *MPListener)
+	// Meta, if set, adjusts the listener's copy of MPConfig.Meta, which
+	// its connections use (see MPDialOptions.Meta).
+	Meta func(*meta.Config)
 }
 
 // ListenMPTCP opens an MPTCP listener on local (see Listen for the
@@ -483,7 +504,7 @@ func (s *Stack) ListenMPTCP(now time.Time, local netip.AddrPort, opts *MPListenO
 	if err != nil {
 		return nil, err
 	}
-	cfg := s.mp.cfg.Meta
+	cfg := s.mp.connConfig(opts.Meta)
 	ml, err := meta.NewListener(&cfg, sl.Port(), backlog)
 	if err != nil {
 		sl.Close(now)

@@ -15,9 +15,11 @@
 //     Middleware); link/sim, the deterministic simulator; link/impair,
 //     link/middlebox, link/pcap.
 //   - link/tun: the Linux TUN backend.
-//   - stack, stack/socket: the sans-IO host stack; net.Conn and
-//     net.Listener over it.
+//   - stack, stack/socket: the sans-IO host stack, TCP and MPTCP;
+//     net.Conn and net.Listener over it.
 //   - meta: the MPTCP connection-level engine (RFC 8684 §3).
+//   - pathmgr: path managers beyond the default one (fullmesh,
+//     ndiffports).
 //   - scenario: simulator scenarios and their golden tables.
 //   - trace: decoding of TCP/MPTCP packet captures.
 //   - kernel, kernel/diag, kernel/pm: the Linux kernel's MPTCP: socket
@@ -25,4 +27,16 @@
 //     mptcpd, a path-manager daemon for it.
 //
 // The command cmd/mptcp is the single command-line entry point.
+//
+// # This package
+//
+// Package mptcp itself is the Go API of the userspace stack, shaped like
+// package net: a Stack (NewStack, over a stack.Stack that a socket.Loop
+// drives: link/tun's on a real network, socket.SimLoop in the simulator)
+// with a Config that mirrors Linux's net.mptcp sysctls; Dialer and
+// ListenConfig; Conn, a net.Conn with the MPTCP view (Info with the fields
+// of struct mptcp_info, Subflows) and controls (AddSubflow, RemoveSubflow,
+// SetBackup, Announce, RemoveAddr, per-subflow TOS, no-delay and
+// congestion control); Listener; and Subscribe, a stream of Events that
+// mirror Linux's mptcp_pm events. See Example.
 package mptcp

@@ -1,5 +1,6 @@
-// Package stack is gomptcp's host stack for TCP: the IP layer that joins the
-// sans-IO TCP engines of package tcp to the networks of package link.
+// Package stack is gomptcp's host stack for TCP and MPTCP: the IP layer
+// that joins the sans-IO TCP engines of package tcp and the MPTCP engines
+// of package meta to the networks of package link.
 //
 // A Stack is a link.Node. Like the engines it drives, it never reads a
 // clock, starts a goroutine or does I/O: a driver (the simulator in
@@ -66,4 +67,28 @@
 // Conn's methods that change a connection take now and send what they
 // make ready at once. Code that works on the engine directly (Conn.TCP,
 // say tcp.Conn.WriteChunk) calls Conn.Flush afterwards.
+//
+// # MPTCP
+//
+// EnableMPTCP turns on Multipath TCP (RFC 8684): DialMPTCP opens an
+// MPConn, ListenMPTCP an MPListener that accepts MPTCP connections, plain
+// TCP ones (RFC 8684 §3.7) and new subflows of its connections (MP_JOIN).
+// An MPConn is a meta.Conn placed in the Stack as a MuxConn: an engine
+// that owns several 4-tuples (its subflows), whose segments the Stack
+// hands it and whose output, naming the 4-tuple of each segment, it sends
+// through that 4-tuple's NIC. MuxConn and ListenMux are the general form,
+// for any such engine.
+//
+// A PathManager decides the subflows and addresses of every connection
+// from PMEvents, which follow Linux's mptcp_pm netlink events (created,
+// established — once fully established, when subflows can join —,
+// announced, removed, subflow established, closed and priority, closed,
+// listener created and closed) and reach MPConfig.OnEvent first. It acts
+// through the connection's Controller (AddSubflow, CloseSubflow,
+// Announce, RemoveAddr, SetBackup). KernelPM follows the rules of Linux's
+// in-kernel path manager over endpoints (signal, subflow, backup,
+// fullmesh) and limits; package pathmgr has more. MPDialOptions.Meta and
+// MPListenOptions.Meta adjust a connection's engine configuration (its
+// scheduler, buffers, subflow TCP settings); SetTOS and SetSubflowTOS set
+// the DSCP of its packets.
 package stack

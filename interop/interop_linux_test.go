@@ -659,12 +659,6 @@ func TestDataFINBeforeFirstDataACK(t *testing.T) {
 // most of the data still queued; the kernel sends its byte only after 1.5
 // s. Our DATA_FIN should follow our last data segment closely.
 func TestDataFINAfterQueuedData(t *testing.T) {
-	skipKnown(t, "meta: a DATA_FIN queued by CloseWrite while data is still queued goes out only when the "+
-		"MPTCP-level retransmission timer fires, about 1 s after the last data segment: maybeSendFin "+
-		"marks it sent (finSent) and asks for a pure ACK (ackWanted) when the last chunk is handed to a "+
-		"subflow, but that subflow sends data segments, whose DSS carries the mapping without the F flag, "+
-		"and no pure ACK follows. Linux sets DATA_FIN on the DSS of the last data segment or sends a bare "+
-		"DATA_FIN at once (RFC 8684 §3.3.3)")
 	o := run(t, spec{paths: 1, up: 4 << 20, down: 1, close: CloseOursFirst, peerDelay: 1500 * time.Millisecond, snaplen: 200})
 	o.checkMPTCP(t, 1, false)
 	if o.capture == nil {

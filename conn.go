@@ -107,6 +107,17 @@ func (c *Conn) AddSubflow(local, remote netip.AddrPort, backup bool) (tcp.ConnID
 	return id, nil
 }
 
+// Abort ends the connection at once, as a close with SO_LINGER 0 does in
+// Linux: MP_FASTCLOSE on every subflow (RFC 8684 §3.5), or a RST after a
+// fallback to TCP. Unsent and unread data is dropped; blocked and later
+// calls fail with net.ErrClosed.
+func (c *Conn) Abort() error {
+	if err := c.s.do(func(now time.Time, _ *stack.Stack) { c.e.Abort(now) }); err != nil {
+		return err
+	}
+	return c.Conn.Close()
+}
+
 // RemoveSubflow closes a subflow with a reset (MP_TCPRST, RFC 8684 §3.6,
 // reason "unspecified"); the data it carried goes out on the others.
 func (c *Conn) RemoveSubflow(id tcp.ConnID) error {

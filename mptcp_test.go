@@ -18,6 +18,7 @@ import (
 	"github.com/gomptcp/mptcp"
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/link/sim"
+	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/stack/socket"
 	"github.com/gomptcp/mptcp/tcp"
@@ -440,6 +441,37 @@ func TestAnnounceAndPriority(t *testing.T) {
 			t.Errorf("removing it again: %v, want ErrNoSubflow", err)
 		}
 		c.Close()
+		s.Close()
+	})
+}
+
+// TestAbort: Abort sends MP_FASTCLOSE; the peer's reads fail with a reset
+// and both stacks count the fast close.
+func TestAbort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := impair.Config{Delay: time.Millisecond}
+		tp := newTwoPaths(t, [2]impair.Config{path, path}, mptcp.Config{}, mptcp.Config{})
+		defer tp.close(t)
+		c, s, l := tp.pipe(t)
+		defer l.Close()
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(s, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Abort(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Read(make([]byte, 1)); err == nil || errors.Is(err, io.EOF) {
+			t.Errorf("peer read after the fast close: %v, want a reset", err)
+		}
+		if _, err := c.Write([]byte("x")); err == nil {
+			t.Error("write after Abort succeeded")
+		}
+		if tx, rx := tp.client.MIB().Get(meta.MPFastcloseTx), tp.server.MIB().Get(meta.MPFastcloseRx); tx != 1 || rx != 1 {
+			t.Errorf("MPFastcloseTx %d, MPFastcloseRx %d, want 1 and 1", tx, rx)
+		}
 		s.Close()
 	})
 }

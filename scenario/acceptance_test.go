@@ -78,6 +78,7 @@ func randomTCP(rng *rand.Rand) tcp.Config {
 // transfer must complete and deliver exactly the bytes sent, in order;
 // the impairments must actually have happened.
 func TestImpairedTransfersExact(t *testing.T) {
+	skipUnderRace(t)
 	t.Parallel()
 	seeds, maxLog := 200, 18.0 // transfers of 1 B to 256 KiB, log-uniform
 	if *long {
@@ -128,6 +129,7 @@ func TestImpairedTransfersExact(t *testing.T) {
 // of the link rate. (A full segment carries 1448 bytes of payload in a
 // 1500-byte packet, so 96.5% is the ceiling; slow start costs the rest.)
 func TestGoodputCleanPath(t *testing.T) {
+	skipUnderRace(t)
 	t.Parallel()
 	const rate = 100_000_000
 	link := impair.Config{Rate: rate, Delay: 10 * time.Millisecond, QueuePackets: 200}
@@ -156,6 +158,7 @@ func TestGoodputCleanPath(t *testing.T) {
 // into a periodic pattern in which the same flow always loses (the phase
 // effect of Floyd and Jacobson), which no real network sustains.
 func TestFairness(t *testing.T) {
+	skipUnderRace(t)
 	for _, cc := range []string{"cubic", "reno"} {
 		t.Run(cc, func(t *testing.T) {
 			t.Parallel()
@@ -227,6 +230,7 @@ func fairness(t *testing.T, cc string, seed uint64) {
 // with a wrong C or β, falls far outside the band (the two regions differ
 // by a factor of 6.9 at 20 ms and 2.7 at 1 s).
 func TestCubicRandomLoss(t *testing.T) {
+	skipUnderRace(t)
 	const p = 0.01
 	tests := []struct {
 		rtt  time.Duration
@@ -286,6 +290,7 @@ func cubicLoss(t *testing.T, baseRTT time.Duration, wantReno bool, p float64, se
 // BDP-sized queue, and compares the table of results with
 // testdata/matrix.golden.
 func TestMatrixGolden(t *testing.T) {
+	skipUnderRace(t)
 	t.Parallel()
 	tab := &scenario.Table{Header: []string{"cc", "rtt", "loss", "bytes", "time", "goodput", "retrans", "rtos", "recov", "drop-queue", "drop-loss", "exact"}}
 	for _, cc := range []string{"reno", "cubic"} {
@@ -347,6 +352,7 @@ func eventScenario() scenario.Scenario {
 // testdata/events.golden; it also checks that both flows survive the
 // outage exactly and that a second run is identical.
 func TestEventsGolden(t *testing.T) {
+	skipUnderRace(t)
 	t.Parallel()
 	s := eventScenario()
 	r := run(t, &s)

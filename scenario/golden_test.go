@@ -40,3 +40,14 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs from the golden file (-want +got); if the change is intended, run go test ./scenario -update:\n%s", path, diff)
 	}
 }
+
+// skipUnderRace skips a long simulation when the race detector is on:
+// the simulator and the stacks run on one goroutine, so the detector has
+// nothing to find there, and it makes these runs ten times slower. CI runs
+// them without -race (go test ./...) before the -race pass.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("long single-goroutine simulation: run without -race")
+	}
+}

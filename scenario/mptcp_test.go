@@ -35,6 +35,7 @@ func randomPathImpairment(rng *rand.Rand) impair.Config {
 // flaps (down then up) during the transfer on every third. Every transfer
 // must deliver exactly the bytes sent, in order, without error.
 func TestMPTCPTransfersExact(t *testing.T) {
+	skipUnderRace(t)
 	t.Parallel()
 	seeds, maxLog := 200, 20.0
 	if *long {
@@ -314,6 +315,7 @@ func mptcpCases() []mptcpCase {
 // transfer is byte-exact and has its case's properties, and compares the
 // results and the hosts' MIB counters with testdata/mptcp.golden.
 func TestMPTCPGolden(t *testing.T) {
+	skipUnderRace(t)
 	t.Parallel()
 	var b strings.Builder
 	for _, c := range mptcpCases() {

@@ -20,6 +20,7 @@ func path(rate int64, oneWay time.Duration) [2]impair.Config {
 // policies (see docs/POLICIES.md), checks each claim and compares the
 // table of results with testdata/policy.golden.
 func TestPolicyEvidence(t *testing.T) {
+	skipUnderRace(t)
 	t.Parallel()
 	tab := &scenario.Table{Header: []string{"experiment", "variant", "measure", "value"}}
 

@@ -9,6 +9,9 @@ import (
 )
 
 func TestDemo(t *testing.T) {
+	if raceEnabled {
+		t.Skip("long single-goroutine simulations: run without -race")
+	}
 	var out, errb bytes.Buffer
 	if err := runDemo([]string{"--seconds", "4", "--outage", "1,1.5", "--json"}, &out, &errb); err != nil {
 		t.Fatal(err)

@@ -91,6 +91,9 @@ func simJSON(t *testing.T, args ...string) []simResult {
 }
 
 func TestSim(t *testing.T) {
+	if raceEnabled {
+		t.Skip("long single-goroutine simulations: run without -race")
+	}
 	// Two paths: both subflows carry data; a competing TCP flow is
 	// reported too; every byte is exact.
 	r := simJSON(t, "--path", "20M,10ms", "--path", "10M,30ms", "--bytes", "4000000", "--tcp-flows", "1")

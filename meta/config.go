@@ -96,7 +96,10 @@ type Config struct {
 	// 16 KiB, at most 65535, RFC 8684 §3.3.1's 16-bit Data-Level Length);
 	// it is rounded down to a multiple of the subflow's segment size, and
 	// to half of Subflow.SendBufferSize when that is set and smaller (a
-	// chunk enters a subflow's send buffer whole).
+	// chunk enters a subflow's send buffer whole). With DSS checksums a
+	// mapping is also at most a sixteenth of the peer's data-level window,
+	// though never below a segment: the receiver acknowledges only whole
+	// mappings (RFC 8684 §3.3.1).
 	ChunkSize int
 
 	// Checksum requests DSS checksums (MP_CAPABLE flag A, RFC 8684 §3.1).
@@ -119,9 +122,11 @@ type Config struct {
 	// negative value turns retransmission off (Linux's 0).
 	AddAddrTimeout time.Duration
 	// CloseTimeout bounds how long a connection the application closed
-	// (Close) lingers for the DATA_FIN exchange (RFC 8684 §3.3.3) to
-	// finish, as Linux's close_timeout sysctl (default 60 s); then it is
-	// ended with MP_FASTCLOSE (RFC 8684 §3.5). A negative value waits for
+	// (Close) lingers for its data and the DATA_FIN exchange (RFC 8684
+	// §3.3.3) to be acknowledged without progress, as Linux's
+	// close_timeout sysctl (default 60 s): each data-level acknowledgement
+	// of new data restarts it; when it runs out, the connection is ended
+	// with MP_FASTCLOSE (RFC 8684 §3.5). A negative value waits for
 	// ever. (Linux also keeps a connection whose last subflow failed that
 	// long, for a path manager to add one; this engine ends such a
 	// connection at once.)
@@ -148,8 +153,11 @@ type Config struct {
 	// SYN. A Listener without one makes its own; a Dial without one
 	// gets a private table.
 	Tokens TokenRegistry
-	// Scheduler picks the subflow for each chunk (default: lowest RTT
-	// with congestion window space).
+	// Scheduler picks the subflow for each chunk (default: LowestRTT,
+	// the lowest RTT with congestion window space; package sched has
+	// others). One instance serves every connection made with the
+	// Config: a ConnScheduler, which keeps state, is copied for each
+	// connection with its NewConn.
 	Scheduler Scheduler
 	// MIB receives the counters; connections of a stack share one
 	// (default: one per connection or listener).
@@ -228,8 +236,10 @@ func (cfg *Config) normalized() (Config, error) {
 	if s.MaxRecvBufferSize == 0 || s.MaxRecvBufferSize > c.RecvBufferSize {
 		s.MaxRecvBufferSize = c.RecvBufferSize
 	}
-	// A subflow must hold a whole mapping of the largest size, which is
-	// read at once when checksums are on (RFC 8684 §3.3.1).
+	// A subflow may grow to hold two mappings of the largest size, so
+	// that a checksummed mapping, which is verified whole (RFC 8684
+	// §3.3.1), usually completes in the subflow itself; the start of one
+	// that does not fit is set aside meanwhile (see pull).
 	s.MaxRecvBufferSize = max(s.MaxRecvBufferSize, minSubflowBuffer)
 	if s.RecvBufferSize == 0 || s.RecvBufferSize > s.MaxRecvBufferSize {
 		s.RecvBufferSize = min(tcp.DefaultRecvBufferSize, s.MaxRecvBufferSize)

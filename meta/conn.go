@@ -630,7 +630,7 @@ func (c *Conn) subflowClosed(sf *subflow, err error) {
 	// level goes out again on the other subflows (RFC 8684 §3.3.6).
 	c.reinjectFrom(sf, true)
 	sf.tx, sf.txHead = nil, 0
-	sf.maps = nil
+	sf.maps, sf.stage = nil, nil
 	sf.clearSignals()
 	ev := sf.event(EventSubflowClosed)
 	ev.Err = err

@@ -35,10 +35,15 @@
 //     receive window applied at the data level (§3.3.4), data-level
 //     reassembly across subflows with bounded memory, duplicate data
 //     discarded, DATA_FIN and the connection close handshake (§3.3.3), and
-//     the optional DSS checksum (§3.3.1). A checksum failure (§3.7) resets
-//     the subflow with MP_FAIL and MP_TCPRST when other subflows can take
-//     its data; on the only subflow the receiver sends MP_FAIL, the sender
-//     answers with an infinite mapping and both continue as plain TCP.
+//     the optional DSS checksum (§3.3.1), verified over whole mappings:
+//     the start of a mapping is set aside until the rest has arrived, so
+//     that mappings larger than a subflow's receive buffer complete, and
+//     the sender keeps its mappings small against the peer's window, as
+//     the receiver acknowledges whole mappings only. A checksum failure
+//     (§3.7) resets the subflow with MP_FAIL and MP_TCPRST when other
+//     subflows can take its data; on the only subflow the receiver sends
+//     MP_FAIL, the sender answers with an infinite mapping and both
+//     continue as plain TCP.
 //   - MP_JOIN (RFC 8684 §3.2): nonces, HMAC-SHA256 verification in both
 //     directions (a bad HMAC resets the subflow with MP_TCPRST), the B flag,
 //     address IDs and the fourth ACK; a Scheduler picks the subflow for each
@@ -90,8 +95,8 @@
 // (RFC 8684 §3.3.4); out-of-order data is accepted as far beyond DATA_ACK
 // as any subflow window reaches, and dropped beyond, where the sender's
 // data-level retransmission recovers it. Memory is thus bounded by
-// RecvBufferSize in order, that window out of order, and the subflow
-// buffers.
+// RecvBufferSize in order, that window out of order, the subflow buffers
+// and, with checksums, one partial mapping (at most 64 KiB) per subflow.
 //
 // When the engine needs a subflow to send a pure ACK at once (a DATA_FIN,
 // its acknowledgement, the fourth ACK of MP_JOIN, a path-management

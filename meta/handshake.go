@@ -105,6 +105,14 @@ func (c *Conn) doFallback() {
 			c.fbSub = sf
 		}
 	}
+	for _, sf := range c.subflows {
+		if sf == c.fbSub {
+			// The start of a checksummed mapping read before the rest
+			// arrived is plain TCP data now, like the bytes after it.
+			c.appendFallback(sf.stage)
+		}
+		sf.stage = nil
+	}
 	if c.finSent && !c.finAcked {
 		// A DATA_FIN means nothing to plain TCP: the FIN of the
 		// subflow takes its place.

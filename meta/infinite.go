@@ -22,7 +22,7 @@ func (c *Conn) awaitInfinite(sf *subflow) {
 	c.rxInfWait = true
 	c.failDeadline = c.now.Add(failWait)
 	c.failRetryAt = c.now.Add(failRetry)
-	sf.maps = nil
+	sf.maps, sf.stage = nil, nil
 	sf.ackWanted = true
 	c.skipToInfinite(sf)
 }

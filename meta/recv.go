@@ -257,14 +257,22 @@ func (c *Conn) pull(sf *subflow) {
 		}
 		want := int(mp.end() - rs)
 		if mp.hasCsum {
-			// The checksum covers the whole mapping (§3.3.1):
-			// read it once it is all in.
-			if rs != mp.ssn {
+			// The checksum covers the whole mapping (§3.3.1): its
+			// bytes are verified together. Those the subflow holds
+			// before the rest has arrived are set aside, so that
+			// its window opens for the rest: a mapping larger than
+			// the subflow's receive buffer (sized by the window of
+			// another subflow, or by a peer that maps more than
+			// one window) would otherwise never be complete.
+			if rs-uint32(len(sf.stage)) != mp.ssn {
 				c.resetSubflow(sf, wire.TCPRSTMPTCPError)
 				return
 			}
-			if sf.tc.Readable() < want {
-				return
+			if len(sf.stage) > 0 || sf.tc.Readable() < want {
+				if !c.stageMapping(sf, mp, want) {
+					return
+				}
+				continue
 			}
 		}
 		n := min(want, sf.tc.Readable())
@@ -275,21 +283,7 @@ func (c *Conn) pull(sf *subflow) {
 		got, _ := sf.tc.Read(buf)
 		buf = buf[:got]
 		dsn := mp.dsn + uint64(rs-mp.ssn)
-		if mp.hasCsum && !wire.VerifyDSSChecksum(mp.dsn, mp.ssn-sf.irs, mp.dataLen, mp.csum, buf) {
-			// RFC 8684 §3.7: a checksum failure. The data is not
-			// used. With other subflows (or when the data stream
-			// could not continue on this one as plain TCP) the
-			// subflow is reset with MP_FAIL naming the mapping,
-			// and its data will be sent again on others; on the
-			// only subflow, MP_FAIL asks the peer to fall back
-			// with an infinite mapping.
-			c.mib.inc(DataCsumErr)
-			sf.failPending, sf.failDSN = true, mp.dsn
-			if c.infOK && c.liveSubflows() == 1 && mp.dsn == c.rcvNxt && !c.rcvFin {
-				c.awaitInfinite(sf)
-				return
-			}
-			c.resetSubflow(sf, wire.TCPRSTMiddleboxInterference)
+		if mp.hasCsum && !c.verifyMapping(sf, mp, buf) {
 			return
 		}
 		c.deliver(dsn, buf)
@@ -310,8 +304,60 @@ func (c *Conn) pull(sf *subflow) {
 	}
 }
 
+// stageMapping reads up to want bytes of the checksummed mapping mp from
+// sf into its staging buffer and, once the mapping is whole, verifies and
+// delivers it. It reports whether pull may go on with sf.
+func (c *Conn) stageMapping(sf *subflow, mp *rxMap, want int) bool {
+	if cap(sf.stage) < int(mp.n) {
+		sf.stage = append(make([]byte, 0, mp.n), sf.stage...)
+	}
+	old := len(sf.stage)
+	n := min(want, sf.tc.Readable())
+	sf.stage = sf.stage[:old+n]
+	got, _ := sf.tc.Read(sf.stage[old:])
+	sf.stage = sf.stage[:old+got]
+	if got == 0 {
+		return false
+	}
+	if len(sf.stage) < int(mp.n) {
+		return true // the rest is still to come
+	}
+	buf := sf.stage
+	sf.stage = sf.stage[:0]
+	if !c.verifyMapping(sf, mp, buf) {
+		return false
+	}
+	c.deliver(mp.dsn, buf)
+	if mp.fin {
+		c.peerDataFin(mp.dsn + uint64(mp.n))
+	}
+	return true
+}
+
+// verifyMapping checks the DSS checksum of the whole mapping mp, data
+// (RFC 8684 §3.3.1), and reports whether it matches. On a failure
+// (§3.7) the data is not used: with other subflows (or when the data
+// stream could not continue on this one as plain TCP) the subflow is
+// reset with MP_FAIL naming the mapping, and its data will be sent again
+// on others; on the only subflow, MP_FAIL asks the peer to fall back with
+// an infinite mapping.
+func (c *Conn) verifyMapping(sf *subflow, mp *rxMap, data []byte) bool {
+	if wire.VerifyDSSChecksum(mp.dsn, mp.ssn-sf.irs, mp.dataLen, mp.csum, data) {
+		return true
+	}
+	c.mib.inc(DataCsumErr)
+	sf.failPending, sf.failDSN = true, mp.dsn
+	if c.infOK && c.liveSubflows() == 1 && mp.dsn == c.rcvNxt && !c.rcvFin {
+		c.awaitInfinite(sf)
+		return false
+	}
+	c.resetSubflow(sf, wire.TCPRSTMiddleboxInterference)
+	return false
+}
+
 func (c *Conn) resetSubflow(sf *subflow, reason wire.TCPRSTReason) {
 	sf.bad = true // what it still holds is not to be read
+	sf.stage = nil
 	sf.rstReason = reason
 	sf.tc.Abort()
 }
@@ -349,6 +395,21 @@ func (c *Conn) pullFallback(sf *subflow) {
 		}
 		break
 	}
+}
+
+// appendFallback adds plain TCP data that the subflow gave up before a
+// fallback to the receive buffer.
+func (c *Conn) appendFallback(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	c.st.bytesReceived += uint64(len(p))
+	c.st.lastDataRecv = c.now
+	if c.readClosed {
+		return
+	}
+	c.rbuf = append(c.rbuf, p...)
+	c.emit(Event{Kind: EventReadable})
 }
 
 func growBytes(b []byte, n int) []byte {

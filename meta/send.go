@@ -154,7 +154,11 @@ func (c *Conn) anySendable() bool {
 
 // schedule hands data to the subflows: data to reinject first, then new
 // data within the peer's data-level window (RFC 8684 §3.3.4), in chunks
-// each of which becomes one DSS mapping.
+// each of which becomes one DSS mapping. The connection's scheduler picks
+// the subflow of each chunk, may cut it shorter (View.Limit), and may have
+// it sent on other subflows too (SubflowStatus.Copy): each copy is the
+// same mapping on another subflow, and the receiver keeps the first copy
+// of every byte that arrives (RFC 8684 §3.3.6).
 func (c *Conn) schedule() {
 	if !c.established || c.done {
 		return
@@ -170,9 +174,12 @@ func (c *Conn) schedule() {
 	// The statuses go to the Scheduler through an interface, so they
 	// live in the Conn rather than on the stack.
 	sts, sfs := c.schedSt[:0], c.schedSf[:0]
+	w := c.scheduler()
+	v := &w.view
 	defer func() {
 		clear(sfs[:cap(sfs)])
 		c.schedSt, c.schedSf = sts[:0], sfs[:0]
+		v.Subflows, v.conn = nil, nil
 	}()
 	stale := !c.anySendable()
 	healthy := c.healthyOther(nil)
@@ -189,17 +196,31 @@ func (c *Conn) schedule() {
 		i := sf.tc.Info()
 		sf.rto = i.RTO
 		sts = append(sts, SubflowStatus{
-			ID: sf.id, Backup: sf.backup || sf.remoteBackup, RTT: i.RTT,
-			Cwnd: i.Cwnd, InFlight: i.InFlight, Queued: int(sf.tc.WriteSeq() - i.SndNxt), MSS: i.SendMSS,
+			ID: sf.id, Backup: sf.backup || sf.remoteBackup, RTT: i.RTT, RTTVar: i.RTTVar,
+			Cwnd: i.Cwnd, Ssthresh: i.Ssthresh, InFlight: i.InFlight, Queued: int(sf.tc.WriteSeq() - i.SndNxt),
+			MSS: i.SendMSS,
 		})
 		sfs = append(sfs, sf)
 	}
+	v.Now, v.ChunkSize, v.conn = c.now, c.cfg.ChunkSize, c
 	for len(sts) > 0 {
 		var start, end uint64
 		reinject := len(c.reinj) > 0
 		if reinject {
 			r := &c.reinj[0]
 			start, end = r.start, r.end
+			if w.copies {
+				// Copies were made: a working subflow may still
+				// carry this data, which then need not go out once
+				// more.
+				if k := c.carried(start, end); k > 0 {
+					r.start += k
+					if r.start == r.end {
+						c.reinj = c.reinj[1:]
+					}
+					continue
+				}
+			}
 		} else {
 			end = dsnMin(c.writeSeq(), c.sndWndEnd)
 			start = c.sndNxt
@@ -207,12 +228,21 @@ func (c *Conn) schedule() {
 				break
 			}
 		}
-		k := c.sched.Pick(sts)
+		v.Subflows = sts
+		v.Pending = int(min(end-start, 1<<30))
+		v.Reinject = reinject
+		v.Unsent = int(min(c.writeSeq()-c.sndNxt, 1<<30))
+		v.InFlight = int(min(c.sndNxt-c.sndUna, 1<<30))
+		v.Window = 0
+		if dsnLT(c.sndUna, c.sndWndEnd) {
+			v.Window = int(min(c.sndWndEnd-c.sndUna, 1<<30))
+		}
+		k := w.pick(v)
 		if k < 0 || k >= len(sts) {
 			break
 		}
 		st, sf := &sts[k], sfs[k]
-		n := c.chunkLen(st.MSS, end-start)
+		n := v.ChunkLen(k)
 		if !c.writeChunk(sf, start, n) {
 			// Its send buffer is full: not a candidate until the
 			// next Poll.
@@ -221,6 +251,19 @@ func (c *Conn) schedule() {
 			continue
 		}
 		st.Queued += n
+		for i := range sts {
+			if i == k || !sts[i].Copy {
+				continue
+			}
+			// A copy on another subflow (redundant scheduling). The
+			// subflows no longer carry the data stream as is.
+			c.infOK = false
+			w.copies = true
+			if c.writeChunk(sfs[i], start, n) {
+				sts[i].Queued += n
+				c.st.bytesSent += uint64(n)
+			}
+		}
 		if reinject {
 			c.infOK = false // the subflows no longer carry the data stream as is
 			c.reinj[0].start += uint64(n)
@@ -239,10 +282,26 @@ func (c *Conn) schedule() {
 	c.maybeSendFin()
 }
 
+// csumWindowShare is the part of the peer's data-level window that one
+// mapping may take when DSS checksums are on (see chunkLen).
+const csumWindowShare = 16
+
 // chunkLen is the size of the next chunk: ChunkSize rounded down to whole
 // segments, at most avail.
+//
+// With DSS checksums a chunk is also at most a sixteenth of the peer's
+// data-level window (RFC 8684 §3.3.4), though never below a segment: the
+// receiver verifies, delivers and acknowledges a mapping only once all of
+// it has arrived (§3.3.1), so the mapping each subflow has in progress
+// holds its whole length of the window until its last byte is in. Mappings
+// that are large against the window (small receive buffers, no window
+// scaling) left the subflows waiting for window most of the time.
 func (c *Conn) chunkLen(mss int, avail uint64) int {
 	n := c.cfg.ChunkSize
+	if c.csum {
+		wnd := int(min(c.sndWndEnd-c.sndUna, maxChunkSize*csumWindowShare))
+		n = min(n, max(wnd/csumWindowShare, mss, 1))
+	}
 	if mss > 0 && n > mss {
 		n -= n % mss
 	}
@@ -363,6 +422,11 @@ func (c *Conn) onDataAck(sf *subflow, d *wire.DSS, window uint16) {
 		}
 		c.rtoAt, c.rtoBackoff = time.Time{}, 0
 		c.armRTO()
+		if n > 0 && !c.closeDeadline.IsZero() {
+			// The close timeout bounds a close that makes no
+			// progress, not a long transfer before the DATA_FIN.
+			c.closeDeadline = c.now.Add(c.cfg.CloseTimeout)
+		}
 		if n > 0 {
 			c.emit(Event{Kind: EventWritable})
 		}

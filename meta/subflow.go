@@ -65,7 +65,10 @@ type subflow struct {
 	failPending    bool
 	failDSN        uint64
 
-	maps   []rxMap   // receive mappings, sorted by subflow sequence number
+	maps []rxMap // receive mappings, sorted by subflow sequence number
+	// stage holds the bytes read so far of the checksummed mapping that
+	// starts at ReadSeq-len(stage) (RFC 8684 §3.3.1: verified whole).
+	stage  []byte
 	tx     []txChunk // chunks written, in order, until acknowledged at both levels
 	txHead int
 

@@ -356,3 +356,21 @@ func TestMPTCPGolden(t *testing.T) {
 	}
 	golden(t, "mptcp.golden", b.String())
 }
+
+// TestMPTCPSlowCloseCompletes: the sender closes once its last byte is in
+// the 4 MiB connection send buffer, which a 400 kbit/s path takes about
+// 85 s to drain, longer than the 60 s close timeout (Linux's
+// close_timeout); the timeout bounds a close without progress, so every
+// data-level acknowledgement restarts it and the transfer completes.
+func TestMPTCPSlowCloseCompletes(t *testing.T) {
+	t.Parallel()
+	skipUnderRace(t)
+	s := scenario.Parallel(path(400e3, 10*time.Millisecond))
+	s.Name, s.Seed = "slow-close", 1
+	s.Flows = []scenario.Flow{scenario.MPTCPFlow("f", 1, 4_500_000)}
+	r := run(t, &s)
+	f := r.Flows[0]
+	if !f.Exact() || f.Err != nil || f.CompletionTime() < 85*time.Second {
+		t.Fatalf("exact %v, error %v, completed in %v (want over 85 s)\n%s", f.Exact(), f.Err, f.CompletionTime(), r)
+	}
+}

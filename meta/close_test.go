@@ -119,3 +119,26 @@ func TestAbortSendsMPTCPRST(t *testing.T) {
 		t.Fatalf("client closed=%v err=%v", cli.Closed(), cli.Err())
 	}
 }
+
+// TestDataFINBeforeFirstDataACK: a DATA_FIN queued while the client still
+// repeats MP_CAPABLE on its ACKs (no DATA_ACK from the server yet, RFC
+// 8684 §3.1) goes out at once in a DSS, which takes precedence on that
+// pure ACK as in Linux, rather than waiting for the server's first
+// DATA_ACK or the data-level timer.
+func TestDataFINBeforeFirstDataACK(t *testing.T) {
+	cc, sc := segConfig(21), segConfig(22)
+	cli, _, _, now := handshake(t, cc, sc)
+	if !cli.mpcPhase {
+		t.Fatal("the client is not in its MP_CAPABLE phase")
+	}
+	if err := cli.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	segs := drain(t, cli, now)
+	for i := range segs {
+		if m := opts(&segs[i].seg); m.Has(wire.SubtypeDSS) && m.DSS.DataFIN() {
+			return
+		}
+	}
+	t.Fatalf("no DATA_FIN sent: %v", describe(segs))
+}

@@ -105,9 +105,15 @@ func (sf *subflow) checkMapping(seg *tcp.Segment, m *wire.MPTCPOptions) tcp.Verd
 		if !seqLT(mp.ssn, x.end()) || !seqLT(x.ssn, mp.end()) {
 			continue
 		}
-		// Overlapping mappings must map the shared bytes alike.
+		// Overlapping mappings must map the shared bytes alike. A
+		// mapping repeated with the DATA_FIN folded in (RFC 8684
+		// §3.3.3: Data-Level Length one more, flag F), as Linux sends
+		// the rest of its last mapping once its DATA_FIN is queued,
+		// maps the same bytes; its checksum covers the other length,
+		// so the two checksums differ (§3.3.1).
+		foldedFin := x.fin != mp.fin && x.dsn == mp.dsn
 		if x.dsn+uint64(int64(int32(mp.ssn-x.ssn))) != mp.dsn ||
-			c.csum && (x.ssn != mp.ssn || x.n != mp.n || x.csum != mp.csum) {
+			c.csum && (x.ssn != mp.ssn || x.n != mp.n || x.csum != mp.csum && !foldedFin) {
 			c.mib.inc(DSSNotMatching)
 			sf.rstReason = wire.TCPRSTMPTCPError
 			return tcp.Reset
@@ -178,7 +184,15 @@ func (sf *subflow) addMap(mp rxMap, seg *tcp.Segment) {
 	}
 	i := len(sf.maps)
 	for i > 0 && seqLEQ(mp.ssn, sf.maps[i-1].ssn) {
-		if sf.maps[i-1].ssn == mp.ssn && sf.maps[i-1].n == mp.n {
+		if x := &sf.maps[i-1]; x.ssn == mp.ssn && x.n == mp.n {
+			if mp.fin && !x.fin && !x.hasCsum {
+				// The same mapping with the DATA_FIN folded in:
+				// the DATA_FIN follows its data. (With checksums
+				// the first form's checksum and length stay, to
+				// verify the data; the peer's DATA_FIN is repeated
+				// on its own until acknowledged.)
+				x.fin, x.dataLen = true, mp.dataLen
+			}
 			return // known
 		}
 		i--

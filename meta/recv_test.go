@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -190,5 +191,60 @@ func TestConflictingMappings(t *testing.T) {
 	}
 	if len(cli.Subflows()) != 0 {
 		t.Fatal("subflow with conflicting mappings not reset")
+	}
+}
+
+// TestFoldedDataFIN: the peer sends the rest of a mapping again with its
+// DATA_FIN folded in (same DSN and subflow sequence number, Data-Level
+// Length one more, flag F, RFC 8684 §3.3.3), as Linux does when its
+// DATA_FIN is queued while the end of its last mapping is unsent. With
+// checksums the two forms carry different checksums (§3.3.1): the data
+// is accepted, not taken for a conflicting mapping; without checksums the
+// DATA_FIN takes effect after the data.
+func TestFoldedDataFIN(t *testing.T) {
+	for _, csum := range []bool{true, false} {
+		t.Run(fmt.Sprint("checksum=", csum), func(t *testing.T) {
+			cli, srv, _, _, now := establishedPairCfg(t, func(cc, sc *Config) { cc.Checksum, sc.Checksum = csum, csum })
+			tc := cli.subflows[0].tc
+			rcv := tc.Info().RcvNxt
+			ssn := rcv - tc.IRS()
+			dsn := cli.rcvNxt
+			data := pattern(20, 9)
+			mk := func(seq uint32, payload []byte, fin bool) tcp.Segment {
+				s := tcp.Segment{SrcPort: serverAP.Port(), DstPort: cliID.Local.Port(), Seq: seq, Ack: tc.Info().SndNxt,
+					Flags: tcp.FlagACK, Window: 1000, Payload: payload}
+				s.Options = peerTimestamps(t, srv, now)
+				d := wire.DSS{Flags: wire.DSSMapping | wire.DSSDSN64, DSN: dsn, SSN: ssn, DataLen: 20}
+				if fin {
+					d.Flags |= wire.DSSDataFIN
+					d.DataLen = 21
+				}
+				if csum {
+					d.HasChecksum, d.Checksum = true, wire.DSSChecksum(dsn, ssn, d.DataLen, data)
+				}
+				s.Options.MPTCP[0] = d.Append(nil)
+				s.Options.NumMPTCP = 1
+				return s
+			}
+			a := mk(rcv, data[:10], false)
+			cli.Input(now, cliID, &a)
+			drain(t, cli, now)
+			b := mk(rcv+10, data[10:], true)
+			cli.Input(now, cliID, &b)
+			drain(t, cli, now)
+			if n := cli.MIB().Get(DSSNotMatching); n != 0 || len(cli.Subflows()) != 1 {
+				t.Fatalf("DSSNotMatching %d, %d subflows: the folded DATA_FIN was taken for a conflict", n, len(cli.Subflows()))
+			}
+			got := make([]byte, 64)
+			n, _ := cli.Read(got)
+			if want := append([]byte("x"), data...); !bytes.Equal(got[:n], want) {
+				t.Fatalf("read %q, want %q", got[:n], want)
+			}
+			if !csum {
+				if _, err := cli.Read(got); err != io.EOF {
+					t.Fatalf("after the data: %v, want io.EOF", err)
+				}
+			}
+		})
 	}
 }

@@ -243,11 +243,14 @@ func (sf *subflow) writeEstablished(w *optWriter, seg *tcp.Segment, info tcp.Out
 			}
 			put(w, mpc)
 			return
-		case info.Kind != tcp.KindData || len(seg.Payload) == 0:
+		case (info.Kind != tcp.KindData || len(seg.Payload) == 0) && !(c.finSent && !c.finAcked):
 			mpc.Form = wire.MPCapableACK
 			put(w, mpc)
 			return
 		}
+		// A pending DATA_FIN goes on pure ACKs even before the peer's
+		// first DATA_ACK, as Linux gives it precedence over the third
+		// ACK's MP_CAPABLE: the DSS below carries it.
 	}
 	dss := wire.DSS{Flags: wire.DSSDataACK | wire.DSSDataACK64, DataACK: c.rcvNxt}
 	switch {

@@ -70,6 +70,9 @@ type Config struct {
 	// Scheduler picks the subflow of each chunk of data (scheduler,
 	// default "default": the lowest-RTT subflow with room in its
 	// congestion window, backups only when nothing else is left).
+	// Package sched has the others (roundrobin, redundant, blest, ecf);
+	// a scheduler that keeps state is copied for each connection
+	// (meta.ConnScheduler).
 	Scheduler meta.Scheduler
 
 	// TCP is the template of every subflow's TCP configuration; nil

@@ -12,12 +12,13 @@ import (
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/scenario"
+	"github.com/gomptcp/mptcp/sched"
 )
 
 func init() {
 	register(&command{
 		name: "sim",
-		usage: "--path RATE,DELAY[,loss=P][,queue=N][,jitter=D] [--path …] [--bytes N | --duration D] [--cc NAME] " +
+		usage: "--path RATE,DELAY[,loss=P][,queue=N][,jitter=D] [--path …] [--bytes N | --duration D] [--cc NAME] [--scheduler NAME] " +
 			"[--pm paths|single|ndiffports=N] [--checksum] [--event \"5s p1 down\"] [--tcp-flows N] [--seed S] [--json]",
 		short: "run an MPTCP transfer over simulated paths and report goodput, subflows, reinjections, stalls and fairness",
 		run:   runSim,
@@ -165,6 +166,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	bytes := fs.Int64("bytes", 0, "bytes to send (default: send for --duration)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send when --bytes is not given")
 	ccName := fs.String("cc", "cubic", "congestion control of every subflow: "+strings.Join(cc.Names(), ", "))
+	schedName := fs.String("scheduler", "default", "packet scheduler: "+strings.Join(sched.Names(), ", "))
 	pm := fs.String("pm", "paths", "subflows: paths (one per path), single (the initial one), ndiffports=N (N on the first path)")
 	checksum := fs.Bool("checksum", false, "request DSS checksums")
 	tcpFlows := fs.Int("tcp-flows", 0, "competing TCP flows over the first path")
@@ -203,6 +205,10 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if !known {
 		return usageError("unknown congestion control %q (%s)", *ccName, strings.Join(cc.Names(), ", "))
 	}
+	newSched, err := sched.New(*schedName)
+	if err != nil {
+		return usageError("%v", err)
+	}
 	s := scenario.Parallel(pcs...)
 	s.Name, s.Seed = "sim", *seed
 	s.SampleInterval = 10 * time.Millisecond
@@ -232,6 +238,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return usageError("unknown --pm %q", *pm)
 	}
 	f.CC = *ccName
+	f.Scheduler = func() meta.Scheduler { return newSched() }
 	if *bytes == 0 {
 		f.Duration = *duration
 	}

@@ -115,6 +115,11 @@ func TestSim(t *testing.T) {
 	if !r[0].Exact || r[0].Reinjected == 0 {
 		t.Errorf("with a link down: %+v", r[0])
 	}
+	for _, name := range []string{"roundrobin", "redundant", "blest", "ecf"} {
+		if r := simJSON(t, "--path", "10M,5ms", "--path", "10M,30ms", "--bytes", "2000000", "--scheduler", name); !r[0].Exact || r[0].Subflows != 2 {
+			t.Errorf("scheduler %s: %+v", name, r[0])
+		}
+	}
 	var out, errb bytes.Buffer
 	if err := runSim([]string{"--path", "5M,5ms", "--duration", "2s"}, &out, &errb); err != nil || !bytes.Contains(out.Bytes(), []byte("mptcp")) {
 		t.Errorf("text output: %v\n%s", err, out.String())
@@ -125,7 +130,7 @@ func TestSimBadArgs(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"--path", "bad"}, {"--path", "1M,1ms", "--cc", "nope"}, {"--path", "1M,1ms", "--pm", "mesh"},
 		{"--path", "1M,1ms", "--pm", "ndiffports=0"}, {"--path", "1M,1ms", "--event", "1s p2 down"},
-		{"--path", "1M,1ms", "--tcp-flows", "-1"}, {"--path", "1M,1ms", "--bytes", "-5"}, {"--path", "1M,1ms", "extra"},
+		{"--path", "1M,1ms", "--tcp-flows", "-1"}, {"--path", "1M,1ms", "--scheduler", "fastest"}, {"--path", "1M,1ms", "--bytes", "-5"}, {"--path", "1M,1ms", "extra"},
 	} {
 		var out, errb bytes.Buffer
 		if err := runSim(args, &out, &errb); !errors.Is(err, errUsage) {

@@ -11,6 +11,12 @@
 //   - NDiffPorts: n subflows between the same two addresses, each from its
 //     own port, for paths that ECMP spreads by 5-tuple, as the
 //     multipath-tcp.org kernel's ndiffports did.
+//   - Userspace: nothing automatic; the application drives the
+//     connections with the commands of Linux's mptcp_pm family, as with
+//     Linux's userspace path manager.
+//
+// The default, stack.KernelPM, follows Linux's in-kernel path manager
+// over endpoints (signal, subflow, backup, fullmesh) and limits.
 //
 // Path managers run on the stack's loop goroutine; they never block.
 package pathmgr

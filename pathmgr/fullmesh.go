@@ -17,6 +17,10 @@ import (
 // their ephemeral port).
 type Fullmesh struct {
 	MaxSubflows int // additional subflows per connection (0: 8)
+	// PerPair is the number of subflows between each pair of addresses
+	// (0: 1), each from its own port (the num_subflows of the
+	// multipath-tcp.org kernel's fullmesh).
+	PerPair     int
 	MaxAccepted int // announced addresses used (0: 8)
 	Exclude     []netip.Addr
 	ServerSide  bool
@@ -78,7 +82,7 @@ func (f *Fullmesh) mesh(now time.Time, c stack.Controller, st *meshState) {
 			if !f.usable(l, r.Addr()) {
 				continue
 			}
-			if !open(now, c, l, r, limit(f.MaxSubflows)) {
+			if !open(now, c, l, r, limit(f.MaxSubflows), max(f.PerPair, 1)) {
 				return
 			}
 		}
@@ -97,22 +101,30 @@ func (f *Fullmesh) usable(l, r netip.Addr) bool {
 	return true
 }
 
-// open adds a subflow from local to remote unless one exists between
+// open adds subflows from local to remote until perPair exist between
 // those addresses; it reports false once the connection has max
 // additional subflows.
-func open(now time.Time, c stack.Controller, local netip.Addr, remote netip.AddrPort, max int) bool {
-	subs := c.Subflows()
-	if len(subs)-1 >= max {
-		return false
-	}
-	for _, id := range subs {
-		if id.Local.Addr() == local && id.Remote.Addr() == remote.Addr() {
+func open(now time.Time, c stack.Controller, local netip.Addr, remote netip.AddrPort, max, perPair int) bool {
+	for {
+		subs := c.Subflows()
+		if len(subs)-1 >= max {
+			return false
+		}
+		n := 0
+		for _, id := range subs {
+			if id.Local.Addr() == local && id.Remote.Addr() == remote.Addr() {
+				n++
+			}
+		}
+		if n >= perPair {
+			return true
+		}
+		// A failure (no route from that address) leaves the others
+		// to try.
+		if _, err := c.AddSubflow(now, netip.AddrPortFrom(local, 0), remote, false); err != nil {
 			return true
 		}
 	}
-	// A failure (no route from that address) leaves the others to try.
-	_, _ = c.AddSubflow(now, netip.AddrPortFrom(local, 0), remote, false)
-	return true
 }
 
 func limit(n int) int {

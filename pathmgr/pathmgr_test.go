@@ -185,3 +185,21 @@ func TestFullmeshAnnounced(t *testing.T) {
 		t.Errorf("AddAddrAccepted %d, want 1", in.AddAddrAccepted)
 	}
 }
+
+// TestFullmeshPerPair: two subflows per address pair.
+func TestFullmeshPerPair(t *testing.T) {
+	w := newNet2(t, &pathmgr.Fullmesh{PerPair: 2}, nil)
+	c := w.transfer(t, 2<<20)
+	if n := len(c.Info().Subflow); n != 4 {
+		t.Fatalf("%d subflows, want 4 (2 addresses × 1 peer address × 2)", n)
+	}
+}
+
+// TestUserspace: no subflow is opened by the path manager.
+func TestUserspace(t *testing.T) {
+	w := newNet2(t, pathmgr.Userspace{}, nil)
+	c := w.transfer(t, 1<<20)
+	if n := c.Info().SubflowsTotal; n != 1 {
+		t.Fatalf("%d subflows, want only the initial one", n)
+	}
+}

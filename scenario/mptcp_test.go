@@ -169,6 +169,31 @@ func mptcpCases() []mptcpCase {
 	}
 	return []mptcpCase{
 		{
+			// A backup subflow (flag B, RFC 8684 §3.2) carries nothing
+			// while the initial path works, and takes over within about
+			// one retransmission timeout when that path dies.
+			name: "backup-takeover",
+			build: func() scenario.Scenario {
+				s := base("backup-takeover", 24<<20)
+				s.SampleInterval = 10 * time.Millisecond
+				s.Flows[0].Subflows[0].Backup = true
+				s.Events = []scenario.Event{{At: 2 * time.Second, Link: "p1", Kind: scenario.LinkDown}}
+				return s
+			},
+			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
+				f := &r.Flows[0]
+				before := r.Link("p2", "client").Stats.DeliveredBytes
+				st := stall(f, 2*time.Second)
+				t.Logf("backup takes over after %v; p2 carried %d bytes in all", st, before)
+				if st > 500*time.Millisecond {
+					t.Errorf("stall %v", st)
+				}
+				if got := f.ReceivedAt(2 * time.Second); got < 8<<20 {
+					t.Errorf("only %d bytes by 2 s: the backup path was used before the failure?", got)
+				}
+			},
+		},
+		{
 			// Both paths are used: the goodput exceeds what the faster
 			// path alone carries.
 			name: "aggregation",

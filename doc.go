@@ -18,8 +18,9 @@
 //   - stack, stack/socket: the sans-IO host stack, TCP and MPTCP;
 //     net.Conn and net.Listener over it.
 //   - meta: the MPTCP connection-level engine (RFC 8684 §3).
-//   - pathmgr: path managers beyond the default one (fullmesh,
-//     ndiffports).
+//   - pathmgr, sched: path managers beyond the default one (fullmesh,
+//     ndiffports, userspace); packet schedulers (default, roundrobin,
+//     redundant, blest, ecf).
 //   - scenario: simulator scenarios and their golden tables.
 //   - trace: decoding of TCP/MPTCP packet captures.
 //   - kernel, kernel/diag, kernel/pm: the Linux kernel's MPTCP: socket

@@ -104,28 +104,6 @@ func twoPaths50x30() scenario.Scenario {
 	return scenario.Parallel(p(50_000_000), p(30_000_000))
 }
 
-// stall is the longest time in [from, end of the flow] during which the
-// receiver read nothing, from samples every interval.
-func stall(f *scenario.FlowResult, from time.Duration) time.Duration {
-	var longest, run time.Duration
-	for k := 1; k < len(f.Samples); k++ {
-		at := time.Duration(k+1) * f.SampleInterval
-		if at <= from {
-			continue
-		}
-		if f.Done && at > f.Completed {
-			break
-		}
-		if f.Samples[k] == f.Samples[k-1] {
-			run += f.SampleInterval
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	return longest
-}
-
 // mptcpCase is a scenario of TestMPTCPGolden: how to build it, a
 // middlebox to put on a link (from a virtual time on), and the
 // properties its result must have.
@@ -159,7 +137,7 @@ func mptcpCases() []mptcpCase {
 			// is about one retransmission timeout of the dead subflow:
 			// its data goes out on the other one at its first timeout.
 			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
-				st := stall(&r.Flows[0], 2*time.Second)
+				st := r.Flows[0].LongestStall(2*time.Second, r.End)
 				t.Logf("%s dies at 2 s: stall %v", dead, st)
 				if st > 500*time.Millisecond {
 					t.Errorf("stall %v", st)
@@ -183,7 +161,7 @@ func mptcpCases() []mptcpCase {
 			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
 				f := &r.Flows[0]
 				before := r.Link("p2", "client").Stats.DeliveredBytes
-				st := stall(f, 2*time.Second)
+				st := f.LongestStall(2*time.Second, r.End)
 				t.Logf("backup takes over after %v; p2 carried %d bytes in all", st, before)
 				if st > 500*time.Millisecond {
 					t.Errorf("stall %v", st)

@@ -108,6 +108,29 @@ func (f *FlowResult) ReceivedAt(at time.Duration) int64 {
 	return f.Samples[k]
 }
 
+// LongestStall is the longest time between from and to (and no later than
+// the end of the stream) during which the receiver read nothing, from the
+// samples: a failover's cost, say.
+func (f *FlowResult) LongestStall(from, to time.Duration) time.Duration {
+	var longest, run time.Duration
+	for k := 1; k < len(f.Samples); k++ {
+		at := time.Duration(k+1) * f.SampleInterval
+		if at <= from {
+			continue
+		}
+		if at > to || f.Done && at > f.Completed {
+			break
+		}
+		if f.Samples[k] == f.Samples[k-1] {
+			run += f.SampleInterval
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}
+
 // Throughput is the rate in bits per second at which the receiver read
 // bytes between from and to, from the samples.
 func (f *FlowResult) Throughput(from, to time.Duration) float64 {

@@ -326,6 +326,15 @@ func TestFlowResultMeasures(t *testing.T) {
 	if got := f.Throughput(3*time.Second, 5*time.Second); got != 900*8/2.0 {
 		t.Errorf("Throughput = %v", got)
 	}
+	// Samples at 1..5 s: 0, 0, 100, 500, 1000 — one interval without
+	// progress (1 s to 2 s), none after 2 s.
+	for _, tt := range []struct{ from, to, want time.Duration }{
+		{0, 10 * time.Second, time.Second}, {2 * time.Second, 10 * time.Second, 0}, {0, time.Second, 0},
+	} {
+		if got := f.LongestStall(tt.from, tt.to); got != tt.want {
+			t.Errorf("LongestStall(%v, %v) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
 	g := f
 	g.Received--
 	if g.Exact() {

@@ -90,7 +90,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		r := demoRun{Mode: m.name, Bytes: fr.Received, Exact: fr.Exact() && fr.Err == nil}
 		end := min(time.Duration(*seconds)*time.Second, res.End)
 		r.Goodput = fr.Throughput(0, end)
-		r.Stall = longestStall(&fr, end).Seconds()
+		r.Stall = fr.LongestStall(0, end).Seconds()
 		for sec := time.Duration(0); sec < end; sec += time.Second {
 			r.PerSecond = append(r.PerSecond, fr.Throughput(sec, min(sec+time.Second, end)))
 		}
@@ -130,24 +130,6 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%-16s %s\n", r.Mode, sparkline(r.PerSecond, full))
 	}
 	return nil
-}
-
-// longestStall is the longest time before end during which the flow
-// delivered nothing, from its samples.
-func longestStall(f *scenario.FlowResult, end time.Duration) time.Duration {
-	var longest, run time.Duration
-	for k := 1; k < len(f.Samples); k++ {
-		if time.Duration(k+1)*f.SampleInterval > end {
-			break
-		}
-		if f.Samples[k] == f.Samples[k-1] {
-			run += f.SampleInterval
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	return longest
 }
 
 func describePath(c impair.Config) string {

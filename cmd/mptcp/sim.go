@@ -272,7 +272,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			r.Goodput = fr.Goodput()
 			r.Completion = fr.CompletionTime().Seconds()
 		}
-		r.Stall = longestStall(fr, end).Seconds()
+		r.Stall = fr.LongestStall(0, end).Seconds()
 		if in := fr.SenderMPTCP; in != nil {
 			r.Subflows = in.SubflowsTotal
 			r.Fallback = in.Flags&meta.InfoFlagFallback != 0

@@ -22,9 +22,9 @@ func init() {
 
 // The demo's paths: a Wi-Fi link and an LTE link, as a phone sees them.
 var (
-	demoWiFi = impair.Config{Rate: 40_000_000, Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond,
+	demoWiFi = impair.Config{Rate: 30_000_000, Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond,
 		Loss: 0.002, QueuePackets: 64}
-	demoLTE = impair.Config{Rate: 15_000_000, Delay: 35 * time.Millisecond, Jitter: 4 * time.Millisecond,
+	demoLTE = impair.Config{Rate: 10_000_000, Delay: 30 * time.Millisecond, Jitter: 4 * time.Millisecond,
 		Loss: 0.001, QueuePackets: 128}
 )
 
@@ -36,6 +36,7 @@ type demoRun struct {
 	Stall     float64   `json:"longest_stall_s"`
 	Exact     bool      `json:"exact"`
 	Subflows  int       `json:"subflows,omitempty"`
+	Reinject  uint64    `json:"reinjected_bytes,omitempty"`
 	PerSecond []float64 `json:"per_second_bps"`
 }
 
@@ -96,6 +97,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		}
 		if fr.SenderMPTCP != nil {
 			r.Subflows = fr.SenderMPTCP.SubflowsTotal
+			r.Reinject = fr.SenderMPTCP.BytesRetrans
 		}
 		runs = append(runs, r)
 	}
@@ -109,14 +111,18 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "; Wi-Fi is down from %gs to %gs", outAt.Seconds(), (outAt + outFor).Seconds())
 	}
 	fmt.Fprintf(stdout, ".\nSimulated (seed %d): every byte is checked at the receiver.\n\n", *seed)
-	t := &scenario.Table{Header: []string{"mode", "received", "goodput", "longest stall", "exact"}}
+	t := &scenario.Table{Header: []string{"mode", "received", "goodput", "longest stall", "reinjected", "exact"}}
 	for _, r := range runs {
 		ok := "yes"
 		if !r.Exact {
 			ok = "NO"
 		}
+		reinj := "-"
+		if r.Subflows > 0 {
+			reinj = fmt.Sprintf("%.1f kB", float64(r.Reinject)/1e3)
+		}
 		t.Add(r.Mode, fmt.Sprintf("%.1f MB", float64(r.Bytes)/1e6), fmt.Sprintf("%.1f Mbit/s", r.Goodput/1e6),
-			fmt.Sprintf("%.1f s", r.Stall), ok)
+			fmt.Sprintf("%.2f s", r.Stall), reinj, ok)
 	}
 	fmt.Fprint(stdout, t.String())
 	full := 0.0

@@ -88,6 +88,10 @@ func (c *Capture) Stop(t testing.TB) string {
 		return ""
 	}
 	if c.cmd.ProcessState == nil && c.done != nil {
+		// tcpdump drops what it has not written yet when it is
+		// interrupted: wait until the file (written packet by packet,
+		// -U) has stopped growing for a while first.
+		c.waitQuiet(150*time.Millisecond, 3*time.Second)
 		c.cmd.Process.Signal(syscall.SIGINT)
 		select {
 		case <-c.done:
@@ -101,4 +105,24 @@ func (c *Capture) Stop(t testing.TB) string {
 		}
 	}
 	return c.Path
+}
+
+// waitQuiet waits until the capture file's size has not changed for
+// quiet, for at most limit.
+func (c *Capture) waitQuiet(quiet, limit time.Duration) {
+	start := time.Now()
+	last, since := int64(-1), start
+	for time.Since(start) < limit {
+		var size int64
+		if fi, err := os.Stat(c.Path); err == nil {
+			size = fi.Size()
+		}
+		switch {
+		case size != last:
+			last, since = size, time.Now()
+		case time.Since(since) >= quiet:
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

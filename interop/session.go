@@ -1,6 +1,8 @@
 package interop
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +45,10 @@ type SessionOptions struct {
 	Close       CloseOrder
 	// Abort ends the connection abortively, for CloseAbort.
 	Abort func() error
+	// BeforeSend, if set, is called once before the first byte is
+	// written (with ClosePeerFirst: after the peer's end of stream): the
+	// moment to wait for subflows to be established.
+	BeforeSend func()
 	// Midway, if set, is called once while the peer still waits for us:
 	// after our data was written and before our half-close or abort (with
 	// ClosePeerFirst: after the peer's end of stream, before we send). The
@@ -61,6 +67,9 @@ type SessionOptions struct {
 type SessionResult struct {
 	BytesSent     int64
 	BytesReceived int64
+	// SHA256Sent and SHA256Received are the hex SHA-256 digests of the
+	// bytes written and read, comparable with linuxpeer's summary.
+	SHA256Sent, SHA256Received string
 	// Mismatch is the offset of the first received byte that differs from
 	// the peer's payload, -1 if none.
 	Mismatch int64
@@ -119,16 +128,20 @@ func RunSession(c net.Conn, o SessionOptions) SessionResult {
 		errs = append(errs, fmt.Errorf("set deadline: %w", err))
 	}
 	check := payload.NewChecker(o.PeerSeed)
+	rxHash, txHash := sha256.New(), sha256.New()
 	type rx struct {
 		err error
 		at  time.Duration
 	}
 	rxDone := make(chan rx, 1)
 	receive := func() {
-		_, err := io.CopyBuffer(check, c, make([]byte, 256<<10))
+		_, err := io.CopyBuffer(io.MultiWriter(check, rxHash), c, make([]byte, 256<<10))
 		rxDone <- rx{err, time.Since(start)}
 	}
 	send := func() error {
+		if o.BeforeSend != nil {
+			o.BeforeSend()
+		}
 		chunk := o.Chunk
 		if chunk <= 0 {
 			chunk = 64 << 10
@@ -140,6 +153,7 @@ func RunSession(c net.Conn, o SessionOptions) SessionResult {
 			src.Read(b)
 			n, err := c.Write(b)
 			res.BytesSent += int64(n)
+			txHash.Write(b[:n])
 			if err != nil {
 				return fmt.Errorf("write: %w", err)
 			}
@@ -212,6 +226,8 @@ func RunSession(c net.Conn, o SessionOptions) SessionResult {
 		r = <-rxDone
 	}
 	res.ReceiveDuration = r.at
+	res.SHA256Sent = hex.EncodeToString(txHash.Sum(nil))
+	res.SHA256Received = hex.EncodeToString(rxHash.Sum(nil))
 	res.BytesReceived = check.Len()
 	res.Mismatch = check.Mismatch()
 	switch o.Close {

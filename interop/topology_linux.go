@@ -1,17 +1,22 @@
 package interop
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gomptcp/mptcp"
 	"github.com/gomptcp/mptcp/kernel"
 	"github.com/gomptcp/mptcp/kernel/diag"
 	"github.com/gomptcp/mptcp/kernel/kerneltest"
+	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/link/tun"
 	"github.com/gomptcp/mptcp/stack"
 )
@@ -24,6 +29,8 @@ type Options struct {
 	// Paths is the number of TUN devices, one per path (1 to MaxPaths;
 	// zero means 2).
 	Paths int
+	// IPv6 addresses the paths with IPv6 instead of IPv4.
+	IPv6 bool
 	// Config is the configuration of our MPTCP stack.
 	Config mptcp.Config
 	// KernelSysctls are written in the kernel's namespace before anything
@@ -31,11 +38,22 @@ type Options struct {
 	// ("net/mptcp/checksum_enabled").
 	KernelSysctls map[string]string
 	// KernelEndpoints are added with "ip mptcp endpoint add" in the
-	// kernel's namespace: each is a path index and the flags ip takes
-	// ("subflow", "signal", "backup", "fullmesh").
+	// kernel's namespace: each is a path index and the words ip takes
+	// after the address ("id", "3", "port", "7100", "subflow", "signal",
+	// "backup", "fullmesh").
 	KernelEndpoints []KernelEndpoint
+	// KernelLimits are the kernel's path manager limits (zero: 8 subflows
+	// and 8 accepted ADD_ADDRs, so that it accepts every join and every
+	// announcement).
+	KernelLimits mptcp.Limits
 	// DisableOffloads opens the TUN devices without virtio-net offloads.
 	DisableOffloads bool
+	// Impair, if not nil, has one entry per path: each path gets an
+	// impair.Impairer with that configuration in each direction, on our
+	// side of its TUN device (the one towards the kernel seeded with
+	// Seed, the other with Seed+1). A zero Config is a perfect link that
+	// SetPathUp can take down.
+	Impair []impair.Config
 }
 
 // KernelEndpoint is an MPTCP endpoint of the kernel on the address of one
@@ -49,18 +67,19 @@ type KernelEndpoint struct {
 // kernel's MPTCP, holding one TUN device per path, and our stack (package
 // mptcp over link/tun) on the far side of the devices.
 //
-// Path k is the prefix 198.18.k.0/24 (RFC 2544's benchmarking range): the
-// kernel's address 198.18.k.1 is on device k, ours is 198.18.k.2. Path 0
+// Path k is the prefix 198.18.k.0/24 (RFC 2544's benchmarking range), or
+// 2001:db8:k::/64 (RFC 3849's documentation range) with Options.IPv6: the
+// kernel's address .1 (::1) is on device k, ours is .2 (::2). Path 0
 // is the primary one: a subflow between path 0's address on one side and
 // path k's on the other travels over path k in both directions, so that a
 // subflow from an endpoint on path k to the peer's initial address takes
-// the second path, whichever side opens it. For that, in the kernel's
-// namespace a source rule sends what leaves from 198.18.k.1 (k > 0)
-// through device k and reverse-path filtering is off, and our stack has
-// a default route through every device but the first (a subflow bound to
-// our address on path k > 0 leaves through device k). The kernel's path
-// manager limits are 8 subflows and 8 accepted ADD_ADDRs, so it accepts
-// every join; its endpoints are Options.KernelEndpoints.
+// the k-th path, whichever side opens it. For that, in the kernel's
+// namespace a source rule sends what leaves from the kernel's address on
+// path k > 0 through device k and reverse-path filtering is off, and our
+// stack has a default route through every device but the first (a subflow
+// bound to our address on path k > 0 leaves through device k). The
+// kernel's path manager limits are Options.KernelLimits; its endpoints are
+// Options.KernelEndpoints.
 type Topology struct {
 	NS *kerneltest.Netns
 	// Devices are the TUN device names, Kernel and Ours the addresses on
@@ -71,6 +90,11 @@ type Topology struct {
 
 	TUN   *tun.Stack
 	Stack *mptcp.Stack
+
+	// impairers are the middleware of each path towards the kernel
+	// ([k][0]) and from it ([k][1]), if Options.Impair is set; used on
+	// the TUN stack's loop only.
+	impairers [][2]*impair.Impairer
 }
 
 var devCounter atomic.Uint32
@@ -85,6 +109,17 @@ func Require(t testing.TB) {
 	}
 }
 
+// PathAddrs returns the kernel's address and ours on path k.
+func PathAddrs(k int, ipv6 bool) (kern, ours netip.Addr) {
+	if ipv6 {
+		b := [16]byte{0x20, 0x01, 0x0d, 0xb8, 0, byte(k)}
+		kb, ob := b, b
+		kb[15], ob[15] = 1, 2
+		return netip.AddrFrom16(kb), netip.AddrFrom16(ob)
+	}
+	return netip.AddrFrom4([4]byte{198, 18, byte(k), 1}), netip.AddrFrom4([4]byte{198, 18, byte(k), 2})
+}
+
 // New builds a Topology; everything it creates is removed when the test
 // ends, even if it fails.
 func New(t testing.TB, o Options) *Topology {
@@ -97,22 +132,43 @@ func New(t testing.TB, o Options) *Topology {
 	if paths < 1 || paths > MaxPaths {
 		t.Fatalf("interop: %d paths (1 to %d)", paths, MaxPaths)
 	}
+	if o.Impair != nil && len(o.Impair) != paths {
+		t.Fatalf("interop: %d impairments for %d paths", len(o.Impair), paths)
+	}
 	ns := kerneltest.NewNetns(t)
 	tp := &Topology{NS: ns}
+	bits := 24
+	if o.IPv6 {
+		bits = 64
+	}
 	var devs []tun.DeviceConfig
 	for k := range paths {
 		name := fmt.Sprintf("gmt%dt%d", os.Getpid()%100000, devCounter.Add(1))
-		kern := netip.AddrFrom4([4]byte{198, 18, byte(k), 1})
-		ours := netip.AddrFrom4([4]byte{198, 18, byte(k), 2})
+		kern, ours := PathAddrs(k, o.IPv6)
 		tp.Devices = append(tp.Devices, name)
 		tp.Kernel = append(tp.Kernel, kern)
 		tp.Ours = append(tp.Ours, ours)
-		devs = append(devs, tun.DeviceConfig{
+		dc := tun.DeviceConfig{
 			Name:            name,
-			Addrs:           []netip.Prefix{netip.PrefixFrom(ours, 24)},
-			KernelAddrs:     []netip.Prefix{netip.PrefixFrom(kern, 24)},
+			Addrs:           []netip.Prefix{netip.PrefixFrom(ours, bits)},
+			KernelAddrs:     []netip.Prefix{netip.PrefixFrom(kern, bits)},
 			DisableOffloads: o.DisableOffloads,
-		})
+		}
+		if o.Impair != nil {
+			var pair [2]*impair.Impairer
+			for dir := range pair {
+				cfg := o.Impair[k]
+				cfg.Seed += uint64(dir)
+				m, err := impair.New(cfg)
+				if err != nil {
+					t.Fatalf("interop: path %d: %v", k, err)
+				}
+				pair[dir] = m
+			}
+			dc.TxMiddleware, dc.RxMiddleware = pair[0], pair[1]
+			tp.impairers = append(tp.impairers, pair)
+		}
+		devs = append(devs, dc)
 	}
 	// The kernel's side first: its sysctls and limits apply to sockets
 	// created afterwards.
@@ -122,7 +178,11 @@ func New(t testing.TB, o Options) *Topology {
 	for p, v := range o.KernelSysctls {
 		ns.WriteSysctl(t, p, v)
 	}
-	ns.IP(t, "mptcp", "limits", "set", "subflow", "8", "add_addr_accepted", "8")
+	lim := o.KernelLimits
+	if lim == (mptcp.Limits{}) {
+		lim = mptcp.Limits{Subflows: 8, AddAddrAccepted: 8}
+	}
+	ns.IP(t, "mptcp", "limits", "set", "subflow", strconv.Itoa(lim.Subflows), "add_addr_accepted", strconv.Itoa(lim.AddAddrAccepted))
 
 	ts, err := tun.Open(tun.Config{Devices: devs, NetNS: ns.Path})
 	if err != nil {
@@ -130,14 +190,20 @@ func New(t testing.TB, o Options) *Topology {
 	}
 	tp.TUN = ts
 	t.Cleanup(func() { tp.close(t) })
+	family := "-4"
+	if o.IPv6 {
+		family = "-6"
+	}
 	for k, name := range tp.Devices {
-		ns.WriteSysctl(t, "net/ipv4/conf/"+name+"/rp_filter", "0")
+		if !o.IPv6 {
+			ns.WriteSysctl(t, "net/ipv4/conf/"+name+"/rp_filter", "0")
+		}
 		if k == 0 {
 			continue
 		}
 		table := strconv.Itoa(100 + k)
-		ns.IP(t, "rule", "add", "from", tp.Kernel[k].String(), "table", table)
-		ns.IP(t, "route", "add", "default", "dev", name, "table", table)
+		ns.IP(t, family, "rule", "add", "from", tp.Kernel[k].String(), "table", table)
+		ns.IP(t, family, "route", "add", "default", "dev", name, "table", table)
 	}
 	for _, e := range o.KernelEndpoints {
 		if e.Path < 0 || e.Path >= paths {
@@ -150,6 +216,10 @@ func New(t testing.TB, o Options) *Topology {
 	if err != nil {
 		t.Fatalf("interop: %v", err)
 	}
+	def := netip.MustParsePrefix("0.0.0.0/0")
+	if o.IPv6 {
+		def = netip.MustParsePrefix("::/0")
+	}
 	for k, nic := range ts.NICs() {
 		if err := st.AddNIC(nic); err != nil {
 			t.Fatalf("interop: %v", err)
@@ -157,7 +227,7 @@ func New(t testing.TB, o Options) *Topology {
 		if k == 0 {
 			continue
 		}
-		if err := st.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), nic); err != nil {
+		if err := st.AddRoute(def, nic); err != nil {
 			t.Fatalf("interop: %v", err)
 		}
 	}
@@ -189,6 +259,62 @@ func (tp *Topology) close(t testing.TB) {
 	}
 }
 
+// ErrNoImpairer: the Topology was built without Options.Impair.
+var ErrNoImpairer = errors.New("interop: the topology has no impairers")
+
+// do runs f on the TUN stack's loop and waits for it.
+func (tp *Topology) do(f func(now time.Time)) error {
+	done := make(chan struct{})
+	if err := tp.TUN.Do(func(now time.Time) {
+		defer close(done)
+		f(now)
+	}); err != nil {
+		return err
+	}
+	<-done
+	return nil
+}
+
+// SetPathUp takes path k down (every packet lost, both ways, as when a
+// link far away fails) or brings it back up, through its impairers. It
+// may be called from any goroutine.
+func (tp *Topology) SetPathUp(k int, up bool) error {
+	if k < 0 || k >= len(tp.impairers) {
+		return ErrNoImpairer
+	}
+	return tp.do(func(now time.Time) {
+		for _, m := range tp.impairers[k] {
+			m.SetUp(now, up)
+		}
+	})
+}
+
+// ImpairStats returns the counters of path k's impairers: towards the
+// kernel, then from it.
+func (tp *Topology) ImpairStats(k int) ([2]impair.Stats, error) {
+	var s [2]impair.Stats
+	if k < 0 || k >= len(tp.impairers) {
+		return s, ErrNoImpairer
+	}
+	err := tp.do(func(time.Time) {
+		for dir, m := range tp.impairers[k] {
+			s[dir] = m.Stats()
+		}
+	})
+	return s, err
+}
+
+// KernelIP runs "ip args…" in the kernel's namespace and returns its
+// error with its output. Unlike NS.IP it may be called from any
+// goroutine.
+func (tp *Topology) KernelIP(args ...string) error {
+	out, err := exec.Command("ip", append([]string{"-n", tp.NS.Name}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
 // KernelMIB reads the kernel namespace's MPTcpExt counters.
 func (tp *Topology) KernelMIB(t testing.TB) kernel.MIB { return tp.NS.MIB(t) }
 
@@ -196,24 +322,20 @@ func (tp *Topology) KernelMIB(t testing.TB) kernel.MIB { return tp.NS.MIB(t) }
 func (tp *Topology) OurMIB() map[string]int64 { return tp.Stack.MIB().Snapshot() }
 
 // KernelConns lists the kernel namespace's MPTCP connections (listeners
-// excluded) with their mptcp_info and subflows, through inet_diag.
-func (tp *Topology) KernelConns(t testing.TB) []diag.Socket {
-	t.Helper()
+// excluded) with their mptcp_info and subflows, through inet_diag. Unlike
+// other methods it may be called from any goroutine: it returns its error.
+func (tp *Topology) KernelConns() ([]diag.Socket, error) {
 	f, err := os.Open(tp.NS.Path)
 	if err != nil {
-		t.Fatalf("interop: %v", err)
+		return nil, err
 	}
 	defer f.Close()
 	c, err := diag.Dial(&diag.Config{NetNS: int(f.Fd())})
 	if err != nil {
-		t.Fatalf("interop: %v", err)
+		return nil, err
 	}
 	defer c.Close()
-	socks, err := c.List(diag.Connected)
-	if err != nil {
-		t.Fatalf("interop: %v", err)
-	}
-	return socks
+	return c.List(diag.Connected)
 }
 
 // NICStats returns the packet counters of each path's TUN device.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,70 +22,166 @@ import (
 
 	"github.com/gomptcp/mptcp"
 	"github.com/gomptcp/mptcp/interop/payload"
+	"github.com/gomptcp/mptcp/link"
+	"github.com/gomptcp/mptcp/link/impair"
+	"github.com/gomptcp/mptcp/link/pcap"
 	"github.com/gomptcp/mptcp/link/tun"
 	"github.com/gomptcp/mptcp/meta"
+	"github.com/gomptcp/mptcp/pathmgr"
+	"github.com/gomptcp/mptcp/sched"
 	"github.com/gomptcp/mptcp/stack"
+	"github.com/gomptcp/mptcp/stack/socket"
 	"github.com/gomptcp/mptcp/tcp"
 )
 
-// errTransferReported: a summary or error line on stderr already
-// reported the failure; main adds this one line.
-var errTransferReported = errors.New("transfer failed (see above)")
+// transferStdin is what connect and listen read as standard input.
+var transferStdin io.Reader = os.Stdin
 
 func runTransferConnect(args []string, stdout, stderr io.Writer) error {
-	return runTransfer("connect", args, stderr)
+	return runTransfer("connect", args, stdout, stderr)
 }
 
 func runTransferListen(args []string, stdout, stderr io.Writer) error {
-	return runTransfer("listen", args, stderr)
+	return runTransfer("listen", args, stdout, stderr)
 }
 
-func runTransfer(role string, args []string, stderr io.Writer) error {
+func runTransfer(role string, args []string, stdout, stderr io.Writer) error {
 	c, err := parseTransferArgs(role, args, stderr)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep := &transferReporter{w: stderr, json: c.json}
-	err = c.run(ctx, rep)
-	if err != nil && c.json && !errors.Is(err, errTransferReported) {
-		rep.emit(struct {
-			Event   string `json:"event"`
-			Command string `json:"command"`
-			Error   string `json:"error"`
-		}{"error", role, err.Error()})
-		return errTransferReported
-	}
-	return err
+	rep := &transferReporter{w: stderr, json: c.json, role: role}
+	return c.run(ctx, rep, stdout)
 }
 
-// transferHost is gomptcp's stack on the TUN devices.
+// transferHost is gomptcp's stack on the TUN devices, with the
+// middleware of --impair, --event and --pcap.
 type transferHost struct {
 	ts *tun.Stack
 	ms *mptcp.Stack
+	// impairers are each device's impairers towards the peer ([0]) and
+	// from it ([1]); used on the TUN stack's loop only.
+	impairers map[string][2]*impair.Impairer
+	pcapFile  *os.File
+	pcapBuf   *bufio.Writer
+	tap       *pcap.Tap
+	timers    []*time.Timer
 }
 
-// openHost creates (or attaches to) the TUN devices and starts our stack
-// on them. Every device gets a default route, in order: a destination on
-// none of the devices' prefixes is reached through the first, and a
-// connection or subflow bound to a device's address leaves through that
-// device.
-func (c *transferCmd) openHost() (*transferHost, error) {
-	ts, err := tun.Open(tun.Config{Devices: c.tuns, NetNS: c.netns})
-	if err != nil {
-		return nil, err
+// transferTap lets one pcap.Tap, and so one capture file, see the
+// packets of every device and direction: all middleware runs on the TUN
+// stack's loop goroutine, one call at a time.
+type transferTap struct{ t *pcap.Tap }
+
+func (m *transferTap) Process(now time.Time, pkt []byte, out link.Emitter) {
+	m.t.Process(now, pkt, out)
+}
+func (m *transferTap) Poll(time.Time, link.Emitter) {}
+func (m *transferTap) Deadline() time.Time          { return time.Time{} }
+
+// transferNoPM is the "userspace" path manager without a daemon: it opens
+// no subflow and announces nothing.
+type transferNoPM struct{}
+
+func (transferNoPM) HandleEvent(time.Time, stack.Controller, stack.PMEvent) {}
+
+// config is our MPTCP stack's configuration.
+func (c *transferCmd) config() (mptcp.Config, error) {
+	cfg := mptcp.Config{Disabled: !c.mptcp, Checksum: c.checksum}
+	switch c.pm.kind {
+	case "kernel":
+		l := c.limits
+		cfg.Endpoints, cfg.Limits = c.endpoints, &l
+	case "fullmesh":
+		f := &pathmgr.Fullmesh{}
+		if c.limitsSet {
+			f.MaxSubflows, f.MaxAccepted = c.limits.Subflows, c.limits.AddAddrAccepted
+		}
+		cfg.PathManager = f
+	case "ndiffports":
+		cfg.PathManager = &pathmgr.NDiffPorts{N: c.pm.n}
+	case "userspace":
+		cfg.PathManager = transferNoPM{}
+	default:
+		return cfg, fmt.Errorf("unknown path manager %q", c.pm.kind)
 	}
-	h := &transferHost{ts: ts}
-	st, err := stack.New(stack.Config{})
-	if err != nil {
-		ts.Close()
-		return nil, err
+	if c.scheduler != "" {
+		mk, err := sched.New(c.scheduler)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Scheduler = mk()
 	}
-	for _, nic := range ts.NICs() {
+	return cfg, nil
+}
+
+// hasLinkEvents reports whether an --event names device dev.
+func (c *transferCmd) hasLinkEvents(dev string) bool {
+	return slices.ContainsFunc(c.linkEvents, func(e transferLinkEvent) bool { return e.dev == dev })
+}
+
+// openHost finds or creates the TUN devices and starts our stack on them.
+// Every device gets a default route, in order: a destination on none of
+// the devices' prefixes is reached through the first, and a connection or
+// subflow bound to a device's address leaves through that device.
+func (c *transferCmd) openHost(rep *transferReporter) (h *transferHost, err error) {
+	h = &transferHost{impairers: map[string][2]*impair.Impairer{}}
+	defer func() {
+		if err != nil {
+			h.close()
+		}
+	}()
+	devs := slices.Clone(c.tuns)
+	for i := range devs {
+		if devs[i].Attach, err = transferLinkExists(c.netns, devs[i].Name); err != nil {
+			return h, err
+		}
+	}
+	if c.pcap != "" {
+		if h.pcapFile, err = os.Create(c.pcap); err != nil {
+			return h, fmt.Errorf("--pcap: %w", err)
+		}
+		h.pcapBuf = bufio.NewWriterSize(h.pcapFile, 1<<20)
+		if h.tap, err = pcap.NewTap(h.pcapBuf, pcap.Options{}); err != nil {
+			return h, fmt.Errorf("--pcap: %w", err)
+		}
+	}
+	for i := range devs {
+		name := devs[i].Name
+		var tx, rx []link.Middleware
+		if h.tap != nil {
+			// What we send before it is impaired, what we receive after.
+			tx = append(tx, &transferTap{h.tap})
+		}
+		if cfg, ok := c.impairs[name]; ok || c.hasLinkEvents(name) {
+			var pair [2]*impair.Impairer
+			for dir := range pair {
+				cfg.Seed = uint64(2*i + dir + 1)
+				if pair[dir], err = impair.New(cfg); err != nil {
+					return h, fmt.Errorf("--impair %s: %w", name, err)
+				}
+			}
+			h.impairers[name] = pair
+			tx = append(tx, pair[0])
+			rx = append(rx, pair[1])
+		}
+		if h.tap != nil {
+			rx = append(rx, &transferTap{h.tap})
+		}
+		devs[i].TxMiddleware, devs[i].RxMiddleware = transferChain(tx), transferChain(rx)
+	}
+	if h.ts, err = tun.Open(tun.Config{Devices: devs, NetNS: c.netns}); err != nil {
+		return h, err
+	}
+	st, err := stack.New(stack.Config{TCP: tcp.Config{CongestionControl: c.cc}})
+	if err != nil {
+		return h, err
+	}
+	for _, nic := range h.ts.NICs() {
 		if err := st.AddNIC(nic); err != nil {
-			ts.Close()
-			return nil, err
+			return h, err
 		}
 		var v4, v6 bool
 		for _, p := range nic.Addrs() {
@@ -96,26 +193,74 @@ func (c *transferCmd) openHost() (*transferHost, error) {
 		}{{v4, "0.0.0.0/0"}, {v6, "::/0"}} {
 			if d.ok {
 				if err := st.AddRoute(netip.MustParsePrefix(d.p), nic); err != nil {
-					ts.Close()
-					return nil, err
+					return h, err
 				}
 			}
 		}
 	}
-	if h.ms, err = mptcp.NewStack(ts, st, c.config()); err != nil {
-		ts.Close()
-		return nil, err
+	cfg, err := c.config()
+	if err != nil {
+		return h, err
 	}
-	if err := ts.Start(st); err != nil {
-		h.ms.Close()
-		ts.Close()
-		return nil, err
+	if h.ms, err = mptcp.NewStack(h.ts, st, cfg); err != nil {
+		return h, err
+	}
+	if err := h.ts.Start(st); err != nil {
+		return h, err
+	}
+	for _, e := range c.linkEvents {
+		h.timers = append(h.timers, time.AfterFunc(e.at, func() {
+			pair := h.impairers[e.dev]
+			if h.ts.Do(func(now time.Time) {
+				for _, m := range pair {
+					m.SetUp(now, e.up)
+				}
+			}) == nil {
+				rep.linkEvent(e)
+			}
+		}))
 	}
 	return h, nil
 }
 
+// transferChain makes one Middleware of ms (nil for none).
+func transferChain(ms []link.Middleware) link.Middleware {
+	switch len(ms) {
+	case 0:
+		return nil
+	case 1:
+		return ms[0]
+	}
+	return link.Chain(ms...)
+}
+
+// close stops the events, closes the stack and the devices, and writes
+// out the capture.
 func (h *transferHost) close() error {
-	return errors.Join(h.ms.Close(), h.ts.Close())
+	var errs []error
+	for _, t := range h.timers {
+		t.Stop()
+	}
+	if h.ms != nil {
+		errs = append(errs, h.ms.Close())
+	}
+	if h.ts != nil {
+		errs = append(errs, h.ts.Close())
+	}
+	if h.pcapFile != nil {
+		if h.tap != nil && h.tap.Err() != nil {
+			errs = append(errs, fmt.Errorf("--pcap: %w", h.tap.Err()))
+		}
+		if h.pcapBuf != nil {
+			if err := h.pcapBuf.Flush(); err != nil {
+				errs = append(errs, fmt.Errorf("--pcap: %w", err))
+			}
+		}
+		if err := h.pcapFile.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("--pcap: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // lingerTimeout bounds how long the command waits, before it closes the
@@ -125,34 +270,120 @@ func (h *transferHost) close() error {
 // the process.
 const lingerTimeout = 10 * time.Second
 
+// lingerGrace is how long the command still waits once every MPTCP
+// connection has all its data acknowledged and only closing subflows: a
+// subflow whose path failed never completes its FIN handshake.
+const lingerGrace = time.Second
+
 // linger waits until the stack has no MPTCP connection and no TCP
 // connection other than in TIME-WAIT, for at most lingerTimeout or until
-// ctx ends.
+// ctx ends, or for lingerGrace once what remains is only subflows closing
+// after the data was all acknowledged.
 func (h *transferHost) linger(ctx context.Context) {
 	deadline := time.Now().Add(lingerTimeout)
+	var settledSince time.Time
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		busy := false
+		busy, settled := false, true
 		err := h.ms.Host().Do(func(_ time.Time, st *stack.Stack) {
-			st.MPConns(func(*stack.MPConn) bool {
+			st.MPConns(func(m *stack.MPConn) bool {
 				busy = true
-				return false
+				in := m.Info()
+				if in.SndUna != in.WriteSeq {
+					settled = false
+				}
+				for _, sf := range in.Subflow {
+					switch sf.TCP.State {
+					case tcp.StateFinWait1, tcp.StateFinWait2, tcp.StateClosing, tcp.StateLastAck, tcp.StateTimeWait, tcp.StateClosed:
+					default:
+						settled = false
+					}
+				}
+				return true
 			})
 			st.Conns(func(c *stack.Conn) bool {
 				if s := c.State(); s != tcp.StateTimeWait && s != tcp.StateClosed {
-					busy = true
+					busy, settled = true, false
 				}
-				return !busy
+				return settled
 			})
 		})
 		if err != nil || !busy {
+			return
+		}
+		switch {
+		case !settled:
+			settledSince = time.Time{}
+		case settledSince.IsZero():
+			settledSince = time.Now()
+		case time.Since(settledSince) >= lingerGrace:
 			return
 		}
 		sleepCtx(ctx, 5*time.Millisecond)
 	}
 }
 
-func (c *transferCmd) run(ctx context.Context, rep *transferReporter) (err error) {
-	h, err := c.openHost()
+// transferData is where one connection's data comes from and goes to.
+type transferData struct {
+	// open returns the data to send on a new connection (nil: nothing)
+	// and a function to release it.
+	open func() (io.Reader, func(), error)
+	// out receives what the peer sends (nil: discarded).
+	out io.Writer
+}
+
+// data sets up --send, --send-bytes and --out: by default connect sends
+// its standard input and discards what it receives, and listen sends
+// nothing and writes what it receives to standard output. The function
+// returned closes --out.
+func (c *transferCmd) data(stdout io.Writer) (*transferData, func() error, error) {
+	d := &transferData{open: func() (io.Reader, func(), error) { return nil, func() {}, nil }}
+	switch {
+	case c.sendBytes >= 0:
+		n, seed := c.sendBytes, c.seed
+		d.open = func() (io.Reader, func(), error) {
+			return io.LimitReader(payload.New(seed), n), func() {}, nil
+		}
+	case c.sendFile == "-" || c.sendFile == "" && c.role == "connect":
+		d.open = func() (io.Reader, func(), error) { return transferStdin, func() {}, nil }
+	case c.sendFile != "":
+		name := c.sendFile
+		d.open = func() (io.Reader, func(), error) {
+			f, err := os.Open(name)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--send: %w", err)
+			}
+			return f, func() { f.Close() }, nil
+		}
+	}
+	closeOut := func() error { return nil }
+	switch {
+	case c.out == "-" || c.out == "" && c.role == "listen":
+		d.out = stdout
+	case c.out != "":
+		f, err := os.Create(c.out)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--out: %w", err)
+		}
+		bw := bufio.NewWriterSize(f, 256<<10)
+		d.out = bw
+		closeOut = func() error {
+			return errors.Join(bw.Flush(), f.Close())
+		}
+	}
+	return d, closeOut, nil
+}
+
+func (c *transferCmd) run(ctx context.Context, rep *transferReporter, stdout io.Writer) (err error) {
+	d, closeOut, err := c.data(stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeOut(); cerr != nil && err == nil {
+			err = fmt.Errorf("--out: %w", cerr)
+		}
+	}()
+	h, err := c.openHost(rep)
 	if err != nil {
 		return err
 	}
@@ -163,32 +394,62 @@ func (c *transferCmd) run(ctx context.Context, rep *transferReporter) (err error
 		}
 	}()
 	if c.role == "connect" {
-		return c.runConnect(ctx, h, rep)
+		return c.runConnect(ctx, h, rep, d)
 	}
-	return c.runListen(ctx, h, rep)
+	return c.runListen(ctx, h, rep, d)
 }
 
-func (c *transferCmd) runConnect(ctx context.Context, h *transferHost, rep *transferReporter) error {
+// resolve returns the address to connect to: the one given, or the first
+// address of the host name of a family our devices have.
+func (c *transferCmd) resolve(ctx context.Context) (netip.AddrPort, error) {
+	if c.target.IsValid() {
+		return c.target, nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", c.host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	for _, a := range addrs {
+		a = a.Unmap()
+		for _, d := range c.tuns {
+			if d.Addrs[0].Addr().Is4() == a.Is4() && (!c.local.IsValid() || c.local.Addr().Is4() == a.Is4()) {
+				return netip.AddrPortFrom(a, c.port), nil
+			}
+		}
+	}
+	return netip.AddrPort{}, fmt.Errorf("%s has no address of our devices' families (%v)", c.host, addrs)
+}
+
+func (c *transferCmd) runConnect(ctx context.Context, h *transferHost, rep *transferReporter, d *transferData) error {
 	dctx := ctx
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		dctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	d := mptcp.Dialer{Stack: h.ms, LocalAddr: c.local}
-	conn, err := d.DialContext(dctx, "tcp", c.target.String())
+	target, err := c.resolve(dctx)
 	if err != nil {
 		return err
 	}
-	s := c.session(ctx, h, conn)
+	src, release, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer release()
+	dialer := mptcp.Dialer{Stack: h.ms, LocalAddr: c.local}
+	conn, err := dialer.DialContext(dctx, "tcp", target.String())
+	if err != nil {
+		return err
+	}
+	s := c.session(ctx, h, conn, src, d.out)
 	rep.summary(s)
 	if s.Error != "" {
-		return errTransferReported
+		return errors.New(s.Error)
 	}
 	return nil
 }
 
-func (c *transferCmd) runListen(ctx context.Context, h *transferHost, rep *transferReporter) error {
+func (c *transferCmd) runListen(ctx context.Context, h *transferHost, rep *transferReporter, d *transferData) error {
 	lc := mptcp.ListenConfig{Stack: h.ms}
 	addr := c.listen.String()
 	if !c.listen.Addr().IsValid() {
@@ -203,6 +464,7 @@ func (c *transferCmd) runListen(ctx context.Context, h *transferHost, rep *trans
 	defer stop()
 	rep.listening(l.Addr().String(), c.mptcp)
 	var failed, served int
+	var firstErr string
 	for c.count == 0 || served < c.count {
 		var timer *time.Timer
 		if c.timeout > 0 {
@@ -224,112 +486,131 @@ func (c *transferCmd) runListen(ctx context.Context, h *transferHost, rep *trans
 			return fmt.Errorf("accept: %w", err)
 		}
 		served++
-		s := c.session(ctx, h, conn)
+		src, release, err := d.open()
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		s := c.session(ctx, h, conn, src, d.out)
+		release()
 		rep.summary(s)
 		if s.Error != "" {
 			failed++
+			if firstErr == "" {
+				firstErr = fmt.Sprintf("%s: %s", s.Remote, s.Error)
+			}
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d connections failed: %w", failed, served, errTransferReported)
+		return fmt.Errorf("%d of %d connections failed, first %s", failed, served, firstErr)
 	}
 	return nil
 }
 
-// transferSummary is what one side saw of one connection: the fields of
-// linuxpeer's summary, and our stack's view of the connection.
+// transferSummary is what our side saw of one connection.
 type transferSummary struct {
-	Event          string  `json:"event"` // "summary"
-	Role           string  `json:"role"`
-	Local          string  `json:"local"`
-	Remote         string  `json:"remote"`
-	MPTCPAtStart   bool    `json:"mptcp_at_start"` // MPTCP once established
-	MPTCP          bool    `json:"mptcp"`          // still MPTCP at the end (no fallback)
+	Event  string `json:"event"` // "summary"
+	Role   string `json:"role"`
+	Local  string `json:"local"`
+	Remote string `json:"remote"`
+	// MPTCP reports that the connection was MPTCP once established;
+	// Fallback that it ran as plain TCP at the end (RFC 8684 §3.7).
+	MPTCP          bool    `json:"mptcp"`
+	Fallback       bool    `json:"fallback"`
+	Token          uint32  `json:"token,omitempty"`
+	Checksum       bool    `json:"checksum"`
 	BytesSent      int64   `json:"bytes_sent"`
 	SHA256Sent     string  `json:"sha256_sent"`
 	BytesReceived  int64   `json:"bytes_received"`
 	SHA256Received string  `json:"sha256_received"`
+	DurationS      float64 `json:"duration_s"`
 	Fastclose      bool    `json:"fastclose"`
 	Reset          bool    `json:"reset"`
-	DurationMS     float64 `json:"duration_ms"`
-	// Info is the connection at the end of the transfer, before it was
-	// closed (absent for plain TCP).
-	Info *transferInfo `json:"info,omitempty"`
-	// MIB holds the stack's non-zero counters (MPTcpExt names), counted
-	// since the command started.
-	MIB   map[string]int64 `json:"mib,omitempty"`
-	Error string           `json:"error,omitempty"`
+	// Subflows are every subflow the connection had (one for plain TCP),
+	// in the order they appeared; those gone by the end have the state
+	// CLOSED and the counters they had when last seen.
+	Subflows []transferSubflow `json:"subflows"`
+	// Counters are the stack's non-zero counters, by their MPTcpExt
+	// names, since the command started.
+	Counters map[string]int64 `json:"counters"`
+	Error    string           `json:"error,omitempty"`
 }
 
-// transferInfo is an mptcp.Info in JSON.
-type transferInfo struct {
-	Token           uint32            `json:"token"`
-	Fallback        bool              `json:"fallback"`
-	CsumEnabled     bool              `json:"csum_enabled"`
-	Subflows        int               `json:"subflows"` // additional (MP_JOIN) subflows
-	SubflowsTotal   int               `json:"subflows_total"`
-	AddAddrSignal   int               `json:"add_addr_signal"`
-	AddAddrAccepted int               `json:"add_addr_accepted"`
-	BytesSent       uint64            `json:"bytes_sent"`
-	BytesReceived   uint64            `json:"bytes_received"`
-	BytesAcked      uint64            `json:"bytes_acked"`
-	BytesRetrans    uint64            `json:"bytes_retrans"`
-	Retransmits     uint64            `json:"retransmits"`
-	SubflowList     []transferSubflow `json:"subflow_list"`
-}
-
-// transferSubflow is one subflow of a transferInfo.
+// transferSubflow is one subflow of a transferSummary.
 type transferSubflow struct {
 	Local         string `json:"local"`
 	Remote        string `json:"remote"`
 	LocalID       uint8  `json:"local_id"`
 	RemoteID      uint8  `json:"remote_id"`
 	Join          bool   `json:"join"`
-	Backup        bool   `json:"backup"`
-	State         string `json:"state"`
+	Backup        bool   `json:"backup"`        // we marked it backup
+	RemoteBackup  bool   `json:"remote_backup"` // the peer did
+	RTTMicros     int64  `json:"rtt_us"`
 	BytesSent     uint64 `json:"bytes_sent"`
 	BytesAcked    uint64 `json:"bytes_acked"`
 	BytesReceived uint64 `json:"bytes_received"`
-	BytesRetrans  uint64 `json:"bytes_retrans"`
-	RTTMicros     int64  `json:"rtt_us"`
+	Retransmits   uint64 `json:"retransmits"` // segments
+	State         string `json:"state"`
 }
 
-// newTransferInfo describes the connection by its last snapshot, with
-// the subflows of both: subflows that closed between the two keep their
-// earlier counters.
-func newTransferInfo(early, late mptcp.Info) *transferInfo {
-	in := late
-	ti := &transferInfo{
-		Token: in.Token, Fallback: in.Flags&meta.InfoFlagFallback != 0, CsumEnabled: in.CsumEnabled,
-		Subflows: in.Subflows, SubflowsTotal: in.SubflowsTotal,
-		AddAddrSignal: in.AddAddrSignal, AddAddrAccepted: in.AddAddrAccepted,
-		BytesSent: in.BytesSent, BytesReceived: in.BytesReceived, BytesAcked: in.BytesAcked,
-		BytesRetrans: in.BytesRetrans, Retransmits: in.Retransmits,
-		SubflowList: []transferSubflow{},
+func newTransferSubflow(sf mptcp.SubflowInfo) transferSubflow {
+	return transferSubflow{
+		Local: sf.ID.Local.String(), Remote: sf.ID.Remote.String(),
+		LocalID: sf.LocalID, RemoteID: sf.RemoteID, Join: sf.Join, Backup: sf.Backup, RemoteBackup: sf.RemoteBackup,
+		RTTMicros: sf.TCP.RTT.Microseconds(), BytesSent: sf.TCP.BytesSent, BytesAcked: sf.TCP.BytesAcked,
+		BytesReceived: sf.TCP.BytesReceived, Retransmits: sf.TCP.TotalRetrans, State: sf.TCP.State.String(),
 	}
-	subs := append([]mptcp.SubflowInfo(nil), late.Subflow...)
-	for _, e := range early.Subflow {
-		if !slices.ContainsFunc(late.Subflow, func(l mptcp.SubflowInfo) bool { return l.ID == e.ID }) {
-			subs = append(subs, e)
-		}
-	}
-	for _, sf := range subs {
-		ti.SubflowList = append(ti.SubflowList, transferSubflow{
-			Local: sf.ID.Local.String(), Remote: sf.ID.Remote.String(),
-			LocalID: sf.LocalID, RemoteID: sf.RemoteID, Join: sf.Join, Backup: sf.Backup,
-			State: sf.TCP.State.String(), BytesSent: sf.TCP.BytesSent, BytesAcked: sf.TCP.BytesAcked,
-			BytesReceived: sf.TCP.BytesReceived, BytesRetrans: sf.TCP.BytesRetrans,
-			RTTMicros: sf.TCP.RTT.Microseconds(),
-		})
-	}
-	return ti
 }
+
+// subflowLog keeps every subflow a connection had, by its 4-tuple, in
+// order of appearance, with its latest counters.
+type subflowLog struct {
+	mu    sync.Mutex
+	order []tcp.ConnID
+	last  map[tcp.ConnID]mptcp.SubflowInfo
+	live  map[tcp.ConnID]bool // in the latest snapshot
+}
+
+func (l *subflowLog) add(in mptcp.Info) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last = map[tcp.ConnID]mptcp.SubflowInfo{}
+	}
+	l.live = map[tcp.ConnID]bool{}
+	for _, sf := range in.Subflow {
+		if _, seen := l.last[sf.ID]; !seen {
+			l.order = append(l.order, sf.ID)
+		}
+		l.last[sf.ID] = sf
+		l.live[sf.ID] = true
+	}
+}
+
+func (l *subflowLog) list() []transferSubflow {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]transferSubflow, 0, len(l.order))
+	for _, id := range l.order {
+		sf := newTransferSubflow(l.last[id])
+		if !l.live[id] {
+			sf.State = tcp.StateClosed.String()
+		}
+		out = append(out, sf)
+	}
+	return out
+}
+
+// transferSampleEvery is how often a session records its subflows, so
+// that those closed before the end are reported too.
+const transferSampleEvery = 100 * time.Millisecond
 
 // transferReporter prints events on stderr, one line each.
 type transferReporter struct {
 	mu   sync.Mutex
 	w    io.Writer
 	json bool
+	role string
 }
 
 func (r *transferReporter) emit(v any) {
@@ -345,7 +626,7 @@ func (r *transferReporter) emit(v any) {
 func (r *transferReporter) text(format string, a ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.w, format+"\n", a...)
+	fmt.Fprintf(r.w, "mptcp "+r.role+": "+format+"\n", a...)
 }
 
 func (r *transferReporter) listening(addr string, mp bool) {
@@ -361,7 +642,24 @@ func (r *transferReporter) listening(addr string, mp bool) {
 	if mp {
 		proto = "MPTCP"
 	}
-	r.text("mptcp listen: listening on %s (%s)", addr, proto)
+	r.text("listening on %s (%s)", addr, proto)
+}
+
+func (r *transferReporter) linkEvent(e transferLinkEvent) {
+	if r.json {
+		r.emit(struct {
+			Event  string  `json:"event"`
+			Device string  `json:"device"`
+			Up     bool    `json:"up"`
+			At     float64 `json:"at_s"`
+		}{"link", e.dev, e.up, e.at.Seconds()})
+		return
+	}
+	state := "down"
+	if e.up {
+		state = "up"
+	}
+	r.text("%s %s at %v", e.dev, state, e.at)
 }
 
 func (r *transferReporter) summary(s *transferSummary) {
@@ -370,23 +668,28 @@ func (r *transferReporter) summary(s *transferSummary) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "mptcp %s: %s -> %s mptcp=%t/%t sent=%d sha256=%s received=%d sha256=%s %.1fms",
-		s.Role, s.Local, s.Remote, s.MPTCPAtStart, s.MPTCP, s.BytesSent, s.SHA256Sent,
-		s.BytesReceived, s.SHA256Received, s.DurationMS)
-	if in := s.Info; in != nil {
-		fmt.Fprintf(&b, " token=%#08x subflows=%d csum=%t", in.Token, len(in.SubflowList), in.CsumEnabled)
-		for _, sf := range in.SubflowList {
-			fmt.Fprintf(&b, " [%s->%s sent=%d received=%d]", sf.Local, sf.Remote, sf.BytesSent, sf.BytesReceived)
-		}
+	proto := "MPTCP"
+	switch {
+	case !s.MPTCP:
+		proto = "TCP"
+	case s.Fallback:
+		proto = "MPTCP, fell back to TCP"
+	}
+	fmt.Fprintf(&b, "%s -> %s (%s) sent %d B sha256 %s, received %d B sha256 %s in %.3f s",
+		s.Local, s.Remote, proto, s.BytesSent, s.SHA256Sent, s.BytesReceived, s.SHA256Received, s.DurationS)
+	for _, sf := range s.Subflows {
+		fmt.Fprintf(&b, "; subflow %s -> %s ids %d/%d%s %s sent %d received %d retrans %d rtt %dus",
+			sf.Local, sf.Remote, sf.LocalID, sf.RemoteID, map[bool]string{true: " backup"}[sf.Backup || sf.RemoteBackup],
+			sf.State, sf.BytesSent, sf.BytesReceived, sf.Retransmits, sf.RTTMicros)
 	}
 	if s.Fastclose {
-		b.WriteString(" fastclose")
+		b.WriteString("; fast close")
 	}
 	if s.Reset {
-		b.WriteString(" reset-by-peer")
+		b.WriteString("; reset by the peer")
 	}
 	if s.Error != "" {
-		b.WriteString(" error: " + s.Error)
+		b.WriteString("; error: " + s.Error)
 	}
 	r.text("%s", b.String())
 }
@@ -425,16 +728,70 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // TCP RST, or MP_FASTCLOSE, which wraps it).
 func isResetErr(err error) bool { return errors.Is(err, tcp.ErrConnectionReset) }
 
-// session runs one connection to its end and closes it: receive and
-// check what the peer sends while sending our payload, then close as the
-// flags say. The summary carries any error.
-func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Conn) *transferSummary {
+// errReadSource marks a failure to read the data to send.
+var errReadSource = errors.New("reading the data to send")
+
+// sendAll copies src to w in writes of at most chunk bytes and returns
+// the number of bytes written.
+func sendAll(w io.Writer, src io.Reader, chunk int64) (int64, error) {
+	buf := make([]byte, chunk)
+	var n int64
+	for {
+		k, rerr := src.Read(buf)
+		if k > 0 {
+			m, err := w.Write(buf[:k])
+			n += int64(m)
+			if err != nil {
+				return n, err
+			}
+		}
+		switch {
+		case errors.Is(rerr, io.EOF):
+			return n, nil
+		case rerr != nil:
+			return n, fmt.Errorf("%w: %v", errReadSource, rerr)
+		}
+	}
+}
+
+// waitAcked waits until the peer has acknowledged n bytes of conn's data
+// (at the data level for MPTCP), for at most lingerTimeout or until ctx
+// ends: the summary then counts all of it, and its duration is that of
+// the transfer both ways.
+func waitAcked(ctx context.Context, conn net.Conn, n int64) {
+	acked := func() (uint64, bool) {
+		switch c := conn.(type) {
+		case *mptcp.Conn:
+			in, err := c.Info()
+			return in.BytesAcked, err == nil
+		case *socket.Conn:
+			in, err := c.Info()
+			return in.BytesAcked, err == nil
+		}
+		return 0, false
+	}
+	deadline := time.Now().Add(lingerTimeout)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		a, ok := acked()
+		if !ok || a >= uint64(n) {
+			return
+		}
+		sleepCtx(ctx, 2*time.Millisecond)
+	}
+}
+
+// session runs one connection to its end and closes it: receive what the
+// peer sends (to out, hashed, checked with --expect-bytes) while sending
+// src (after --delay), then close as the flags say. The summary carries
+// any error.
+func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Conn, src io.Reader, out io.Writer) *transferSummary {
 	start := time.Now()
 	s := &transferSummary{Event: "summary", Role: c.role, Local: conn.LocalAddr().String(),
 		Remote: conn.RemoteAddr().String(), Fastclose: c.fastclose}
 	mc, _ := conn.(*mptcp.Conn)
+	var subs subflowLog
 	if mc != nil {
-		s.MPTCPAtStart = !mc.Fallback()
+		s.MPTCP = !mc.Fallback()
 	}
 	var errs []error
 	fail := func(what string, err error) {
@@ -455,6 +812,9 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 		check = payload.NewChecker(c.peerSeed)
 		sinks = append(sinks, check)
 	}
+	if out != nil {
+		sinks = append(sinks, out)
+	}
 	type result struct {
 		n   int64
 		err error
@@ -464,20 +824,32 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 		n, err := io.CopyBuffer(io.MultiWriter(sinks...), conn, make([]byte, 128<<10))
 		rxDone <- result{n, err}
 	}()
+	sampled := make(chan struct{})
+	samplerStop := make(chan struct{})
+	if mc != nil {
+		go func() {
+			defer close(sampled)
+			t := time.NewTicker(transferSampleEvery)
+			defer t.Stop()
+			for {
+				if in, err := mc.Info(); err == nil {
+					subs.add(in)
+				}
+				select {
+				case <-samplerStop:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	} else {
+		close(sampled)
+	}
 
 	txHash := sha256.New()
 	txErr := sleepCtx(ctx, c.delay)
-	if txErr == nil && c.sendBytes > 0 {
-		w := hashingWriter{w: conn, h: txHash}
-		src := payload.New(c.seed)
-		buf := make([]byte, min(c.chunk, c.sendBytes))
-		for s.BytesSent < c.sendBytes && txErr == nil {
-			b := buf[:min(int64(len(buf)), c.sendBytes-s.BytesSent)]
-			src.Read(b)
-			var n int
-			n, txErr = w.Write(b)
-			s.BytesSent += int64(n)
-		}
+	if txErr == nil && src != nil {
+		s.BytesSent, txErr = sendAll(hashingWriter{w: conn, h: txHash}, src, c.chunk)
 	}
 	s.SHA256Sent = hex.EncodeToString(txHash.Sum(nil))
 
@@ -508,19 +880,30 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 			rxEnded = true
 		}
 	}
-	// The Info is taken twice: once the data is out (the subflows are
-	// all there) and at the end (the counters are complete).
-	var early mptcp.Info
-	if mc != nil {
-		early, _ = mc.Info()
-	}
+	// The subflows are recorded once more before the connection closes,
+	// with the counters complete.
 	snapshot := func() {
-		if mc == nil {
+		close(samplerStop)
+		<-sampled
+		if mc != nil {
+			s.Fallback = mc.Fallback()
+			if in, err := mc.Info(); err == nil {
+				subs.add(in)
+				s.Token, s.Checksum = in.Token, in.CsumEnabled
+				if in.Flags&meta.InfoFlagFallback != 0 {
+					s.Fallback = true
+				}
+			}
+			s.Subflows = subs.list()
 			return
 		}
-		s.MPTCP = !mc.Fallback()
-		if in, err := mc.Info(); err == nil {
-			s.Info = newTransferInfo(early, in)
+		s.Subflows = []transferSubflow{}
+		if sc, ok := conn.(*socket.Conn); ok {
+			if in, err := sc.Info(); err == nil {
+				sf := newTransferSubflow(mptcp.SubflowInfo{TCP: in})
+				sf.Local, sf.Remote = s.Local, s.Remote
+				s.Subflows = append(s.Subflows, sf)
+			}
 		}
 	}
 	closedByUs := false
@@ -533,8 +916,12 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 		waitRx()
 	case c.fastclose:
 		snapshot()
-		fail("fast close", abortConn(h.ms, mc))
-		conn.Close()
+		if mc == nil {
+			fail("fast close", mptcp.ErrNotMPTCP)
+			conn.Close()
+		} else {
+			fail("fast close", mc.Abort())
+		}
 		closedByUs = true
 		waitRx()
 	default:
@@ -543,6 +930,7 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 			fail("close write", err)
 		}
 		waitRx()
+		waitAcked(ctx, conn, s.BytesSent)
 		snapshot()
 		fail("close", conn.Close())
 	}
@@ -583,56 +971,12 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 		}
 		s.Error = strings.Join(msgs, "; ")
 	}
-	mib := map[string]int64{}
+	s.Counters = map[string]int64{}
 	for k, v := range h.ms.MIB().Snapshot() {
 		if v != 0 {
-			mib[k] = v
+			s.Counters[k] = v
 		}
 	}
-	s.MIB = mib
-	s.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	s.DurationS = time.Since(start).Seconds()
 	return s
-}
-
-// errNoMPTCPConn: --fastclose on a connection the stack does not hold as
-// MPTCP.
-var errNoMPTCPConn = errors.New("not an MPTCP connection of the stack")
-
-// abortConn ends c abortively: every subflow is reset, with MP_FASTCLOSE
-// while the connection is MPTCP (RFC 8684 §3.5), as Linux does for a
-// socket closed with SO_LINGER {on, 0}. mptcp.Conn has no such call, so
-// the connection is found on the stack's loop by its initial subflow's
-// addresses.
-func abortConn(ms *mptcp.Stack, c *mptcp.Conn) error {
-	if c == nil {
-		return errNoMPTCPConn
-	}
-	la, lok := c.LocalAddr().(*net.TCPAddr)
-	ra, rok := c.RemoteAddr().(*net.TCPAddr)
-	if !lok || !rok {
-		return errNoMPTCPConn
-	}
-	local, remote := unmapAddrPort(la.AddrPort()), unmapAddrPort(ra.AddrPort())
-	found := false
-	err := ms.Host().Do(func(now time.Time, st *stack.Stack) {
-		st.MPConns(func(m *stack.MPConn) bool {
-			if m.LocalAddr() == local && m.RemoteAddr() == remote {
-				found = true
-				m.Abort(now)
-				return false
-			}
-			return true
-		})
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		return errNoMPTCPConn
-	}
-	return nil
-}
-
-func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"testing/synctest"
 	"time"
 
@@ -26,8 +29,8 @@ import (
 )
 
 var (
-	dev0 = "gmt0,10.1.0.2/24,10.1.0.1/24"
-	dev1 = "gmt1,10.1.1.2/24,10.1.1.1/24"
+	dev0 = "gmt0=10.1.0.2/24,peer=10.1.0.1/24"
+	dev1 = "gmt1=10.1.1.2/24,peer=10.1.1.1/24"
 )
 
 func TestParseTransferArgs(t *testing.T) {
@@ -35,7 +38,7 @@ func TestParseTransferArgs(t *testing.T) {
 	base := func(role string) *transferCmd {
 		return &transferCmd{
 			role: role, mptcp: true, sendBytes: -1, expectBytes: -1, seed: 1, peerSeed: 1,
-			chunk: transferDefaultChunk, limits: mptcp.Limits{Subflows: 2},
+			chunk: transferDefaultChunk, limits: mptcp.Limits{Subflows: 2}, pm: transferPM{kind: "kernel"},
 			tuns: []tun.DeviceConfig{{Name: "gmt0", Addrs: []netip.Prefix{pfx("10.1.0.2/24")}, KernelAddrs: []netip.Prefix{pfx("10.1.0.1/24")}}},
 		}
 	}
@@ -46,43 +49,65 @@ func TestParseTransferArgs(t *testing.T) {
 		want func(c *transferCmd)
 	}{
 		{"connect minimal", "connect", []string{"10.1.0.1:7000", "--tun", dev0}, func(c *transferCmd) {
-			c.target = netip.MustParseAddrPort("10.1.0.1:7000")
+			c.host, c.port, c.target = "10.1.0.1", 7000, netip.MustParseAddrPort("10.1.0.1:7000")
+		}},
+		{"connect by name", "connect", []string{"--tun", "gmt0=10.1.0.2/24", "peer.example:80"}, func(c *transferCmd) {
+			c.host, c.port = "peer.example", 80
+			c.tuns[0].KernelAddrs = nil
 		}},
 		{"connect flags first", "connect", []string{"--tun", dev0, "--send-bytes", "20M", "--seed", "5", "--expect-bytes", "1k",
-			"--peer-seed", "6", "--checksum", "--json", "--timeout", "30s", "--local", "10.1.0.2", "10.1.0.1:80"}, func(c *transferCmd) {
-			c.target = netip.MustParseAddrPort("10.1.0.1:80")
+			"--peer-seed", "6", "--checksum", "--json", "--timeout", "30s", "--local", "10.1.0.2", "--out", "-", "10.1.0.1:80"}, func(c *transferCmd) {
+			c.host, c.port, c.target = "10.1.0.1", 80, netip.MustParseAddrPort("10.1.0.1:80")
 			c.local = netip.MustParseAddrPort("10.1.0.2:0")
 			c.sendBytes, c.seed, c.expectBytes, c.peerSeed = 20<<20, 5, 1<<10, 6
-			c.checksum, c.json, c.timeout = true, true, 30*time.Second
+			c.checksum, c.json, c.timeout, c.out = true, true, 30*time.Second, "-"
 		}},
 		{"connect two paths", "connect", []string{"10.1.0.1:7000", "--tun", dev0, "--tun", dev1 + ",mtu=9000,nooffload",
-			"--endpoint", "10.1.1.2,subflow,backup,id=7", "--subflows", "4", "--add-addr-accepted", "1", "--local", "10.1.0.2:4000",
-			"--fastclose", "--netns", "gmtns"}, func(c *transferCmd) {
-			c.target = netip.MustParseAddrPort("10.1.0.1:7000")
+			"--endpoint", "10.1.1.2,subflow,backup,id=7", "--endpoint", "10.1.0.2:7100,signal", "--limits", "subflows=4,add_addr_accepted=1",
+			"--local", "10.1.0.2:4000", "--fastclose", "--netns", "gmtns", "--scheduler", "redundant", "--cc", "lia",
+			"--impair", "gmt1:rate=20mbit,delay=20ms,jitter=2ms,loss=0.5%", "--event", "3s:gmt1:down", "--event", "5s:gmt1:up",
+			"--pcap", "x.pcap", "--send", "in.bin"}, func(c *transferCmd) {
+			c.host, c.port, c.target = "10.1.0.1", 7000, netip.MustParseAddrPort("10.1.0.1:7000")
 			c.local = netip.MustParseAddrPort("10.1.0.2:4000")
 			c.tuns = append(c.tuns, tun.DeviceConfig{Name: "gmt1", Addrs: []netip.Prefix{pfx("10.1.1.2/24")},
 				KernelAddrs: []netip.Prefix{pfx("10.1.1.1/24")}, MTU: 9000, DisableOffloads: true})
-			c.endpoints = []mptcp.Endpoint{{ID: 7, Addr: netip.MustParseAddr("10.1.1.2"), Flags: mptcp.FlagSubflow | mptcp.FlagBackup}}
-			c.limits = mptcp.Limits{Subflows: 4, AddAddrAccepted: 1}
+			c.endpoints = []mptcp.Endpoint{
+				{ID: 7, Addr: netip.MustParseAddr("10.1.1.2"), Flags: mptcp.FlagSubflow | mptcp.FlagBackup},
+				{Addr: netip.MustParseAddr("10.1.0.2"), Port: 7100, Flags: mptcp.FlagSignal},
+			}
+			c.limits, c.limitsSet = mptcp.Limits{Subflows: 4, AddAddrAccepted: 1}, true
 			c.fastclose = true
 			c.netns = "/run/netns/gmtns"
+			c.scheduler, c.cc, c.pcap, c.sendFile = "redundant", "lia", "x.pcap", "in.bin"
+			// 20 Mbit/s × 2 × 22 ms is 73 packets of 1500 bytes.
+			c.impairs = map[string]impair.Config{"gmt1": {Rate: 20e6, Delay: 20 * time.Millisecond, Jitter: 2 * time.Millisecond,
+				Loss: 0.005, QueuePackets: 73}}
+			c.linkEvents = []transferLinkEvent{{at: 3 * time.Second, dev: "gmt1"}, {at: 5 * time.Second, dev: "gmt1", up: true}}
 		}},
-		{"listen defaults", "listen", []string{"--tun", dev0}, func(c *transferCmd) {
+		{"listen defaults", "listen", []string{"--tun", dev0, "7000"}, func(c *transferCmd) {
 			c.listen = netip.AddrPortFrom(netip.Addr{}, 7000)
 			c.count = 1
 		}},
-		{"listen all", "listen", []string{"--tun", dev0 + ",attach", "--addr", "10.1.0.2:0", "--count", "0", "--mptcp=false",
-			"--netns", "/proc/1/ns/net", "--expect-reset", "--chunk", "1", "--delay", "1s", "--hold", "2s"}, func(c *transferCmd) {
-			c.tuns[0].Attach = true
+		{"listen all", "listen", []string{"--tun", dev0, "10.1.0.2:0", "--count", "0", "--mptcp=false",
+			"--netns", "/proc/1/ns/net", "--expect-reset", "--chunk", "1", "--delay", "1s", "--hold", "2s", "--send-bytes", "0", "--out", "o"}, func(c *transferCmd) {
 			c.listen = netip.MustParseAddrPort("10.1.0.2:0")
 			c.mptcp, c.expectReset, c.chunk = false, true, 1
 			c.netns = "/proc/1/ns/net"
 			c.delay, c.hold = time.Second, 2*time.Second
+			c.sendBytes, c.out = 0, "o"
 		}},
-		{"listen IPv6", "listen", []string{"--tun", "gmt6,fd00::2/64,fd00::1/64", "--addr", "[fd00::2]:9"}, func(c *transferCmd) {
+		{"listen IPv6 fullmesh", "listen", []string{"--tun", "gmt6=fd00::2/64,peer=fd00::1/64", "[fd00::2]:80", "--pm", "fullmesh",
+			"--limits", "subflow=3,add_addr_accepted=2"}, func(c *transferCmd) {
 			c.tuns = []tun.DeviceConfig{{Name: "gmt6", Addrs: []netip.Prefix{pfx("fd00::2/64")}, KernelAddrs: []netip.Prefix{pfx("fd00::1/64")}}}
-			c.listen = netip.MustParseAddrPort("[fd00::2]:9")
+			c.listen = netip.MustParseAddrPort("[fd00::2]:80")
 			c.count = 1
+			c.pm = transferPM{kind: "fullmesh"}
+			c.limits, c.limitsSet = mptcp.Limits{Subflows: 3, AddAddrAccepted: 2}, true
+		}},
+		{"listen ndiffports", "listen", []string{"--tun", dev0, ":9", "--pm", "ndiffports=3"}, func(c *transferCmd) {
+			c.listen = netip.AddrPortFrom(netip.Addr{}, 9)
+			c.count = 1
+			c.pm = transferPM{kind: "ndiffports", n: 3}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,8 +117,10 @@ func TestParseTransferArgs(t *testing.T) {
 			}
 			want := base(tc.role)
 			tc.want(want)
-			if diff := cmp.Diff(want, got, cmp.AllowUnexported(transferCmd{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
-				cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(transferCmd{}, transferPM{}, transferLinkEvent{}),
+				cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+				cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+				cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -106,50 +133,89 @@ func TestParseTransferArgsErrors(t *testing.T) {
 		args []string
 		want string // in the message
 	}{
-		{"connect", []string{"--tun", dev0}, "missing ADDR:PORT"},
+		{"connect", []string{"--tun", dev0}, "missing HOST:PORT"},
 		{"connect", []string{"10.1.0.1:80", "10.1.0.1:81", "--tun", dev0}, `unexpected argument "10.1.0.1:81"`},
 		{"connect", []string{"10.1.0.1:80"}, "no --tun device"},
-		{"connect", []string{"10.1.0.1", "--tun", dev0}, "want ADDR:PORT"},
-		{"connect", []string{"10.1.0.1:0", "--tun", dev0}, "port 0"},
+		{"connect", []string{"10.1.0.1", "--tun", dev0}, "want HOST:PORT"},
+		{"connect", []string{"10.1.0.1:0", "--tun", dev0}, "bad port"},
+		{"connect", []string{"10.1.0.1:http", "--tun", dev0}, "bad port"},
 		{"connect", []string{"0.0.0.0:80", "--tun", dev0}, "not a unicast address"},
-		{"connect", []string{"example.com:80", "--tun", dev0}, "want ADDR:PORT"},
+		{"connect", []string{"ex_ample.com:80", "--tun", dev0}, "neither an IP address nor a host name"},
+		{"connect", []string{"[fe80::1%eth0]:80", "--tun", dev0}, "zones"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--local", "fd00::1"}, "different families"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--local", "nonsense"}, "--local"},
-		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0,10.1.0.2/24"}, "want NAME,ADDR/LEN,KADDR/LEN"},
-		{"connect", []string{"10.1.0.1:80", "--tun", ",10.1.0.2/24,10.1.0.1/24"}, "empty device name"},
-		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0,10.1.0.2,10.1.0.1/24"}, "our address"},
-		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0,10.1.0.2/24,x/24"}, "kernel address"},
-		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0,10.1.0.2/24,fd00::1/64"}, "different families"},
-		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0,10.1.0.2/24,10.1.0.2/24"}, "the same"},
-		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0,10.1.0.2/24,10.2.0.1/24"}, "not on the same prefix"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0,10.1.0.2/24,10.1.0.1/24"}, "want NAME=ADDR/PREFIX"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "=10.1.0.2/24"}, "empty device name"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0=10.1.0.2"}, "our address"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0=::ffff:10.1.0.2/120"}, "our address"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0=10.1.0.2/24,peer=x/24"}, "peer address"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0=10.1.0.2/24,peer=fd00::1/64"}, "different families"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0=10.1.0.2/24,peer=10.1.0.2/24"}, "the same"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt0=10.1.0.2/24,peer=10.2.0.1/24"}, "not on the same prefix"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0 + ",mtu=10"}, "mtu"},
+		{"connect", []string{"10.1.0.1:80", "--tun", "gmt6=fd00::2/64,mtu=1000"}, "IPv6's minimum"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0 + ",mtu=1500,mtu=1400"}, "given twice"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0 + ",fast"}, "unknown option"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--tun", dev0}, "given twice"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--tun", "gmt1=10.1.0.1/24"}, "on another --tun"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.9,subflow"}, "not one of our --tun addresses"},
-		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2"}, "no flag"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2"}, "no signal, subflow or fullmesh"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2,backup"}, "no signal, subflow or fullmesh"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2,subflow,id=0"}, "id"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2,signal,fullmesh"}, "fullmesh and signal"},
-		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2,subflow,port=80"}, "port needs the signal flag"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2:80,subflow"}, "port needs the signal flag"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2:0,signal"}, "port 0"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2,implicit"}, "unknown option"},
-		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "bad,subflow"}, "not an IP address"},
-		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--subflows", "9"}, "--subflows 9"},
-		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--add-addr-accepted", "-1"}, "--add-addr-accepted"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "bad,subflow"}, "not ADDR or ADDR:PORT"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--endpoint", "10.1.0.2,subflow,id=3", "--endpoint", "10.1.0.2,signal,id=3"}, "used twice"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--limits", "subflows=9"}, "want 0 to 8"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--limits", "add_addr_accepted=-1"}, "want 0 to 8"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--limits", "subflows=1,subflows=2"}, "given twice"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--limits", "joins=2"}, "is not subflows=N"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--pm", "magic"}, "want kernel, fullmesh"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--pm", "ndiffports=0"}, "want 1 to 9"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--pm", "userspace", "--limits", "subflows=1"}, "need --pm kernel or fullmesh"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--pm", "fullmesh", "--endpoint", "10.1.0.2,subflow"}, "needs --pm kernel"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--pm", "fullmesh", "--limits", "subflows=0"}, "at least 1"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--scheduler", "fastest"}, "--scheduler"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--cc", "bbr9"}, "--cc"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--mptcp=false", "--checksum"}, "need MPTCP"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--mptcp=false", "--pm", "fullmesh"}, "need MPTCP"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0"}, "want NAME:rate"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt9:delay=1ms"}, "not a --tun device"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:delay=1ms", "--impair", "gmt0:delay=2ms"}, "given twice"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:rate=20"}, "rate"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:rate=0mbit"}, "rate"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:loss=0.5"}, "percentage"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:loss=100%"}, "percentage"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:delay=-1ms"}, "want 0 to 1m"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:delay=1ms,jitter=2ms"}, "larger than the delay"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:queue=5"}, "needs a rate"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:reorder=1%"}, "unknown setting"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--impair", "gmt0:delay"}, "not KEY=VALUE"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--event", "3s:gmt0"}, "want AT:NAME"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--event", "-3s:gmt0:down"}, "non-negative duration"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--event", "3s:gmt0:sideways"}, "is not down or up"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--event", "3s:gmt3:down"}, "not a --tun device"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--send-bytes", "12X"}, "invalid size"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--send-bytes", "-1"}, "invalid size"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--send-bytes", "99999999999G"}, "too large"},
+		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--send-bytes", "1", "--send", "f"}, "mutually exclusive"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--chunk", "0"}, "not positive"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--hold", "-1s"}, "negative"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--delay", "2s", "--timeout", "1s"}, "do not fit"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--fastclose", "--expect-reset"}, "mutually exclusive"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--netns", ".."}, "not a namespace name"},
 		{"connect", []string{"10.1.0.1:80", "--tun", dev0, "--count", "1"}, "flag provided but not defined"},
-		{"listen", []string{"--tun", dev0, "extra"}, `unexpected argument "extra"`},
-		{"listen", []string{"--tun", dev0, "--addr", "10.1.0.2"}, "want ADDR:PORT"},
-		{"listen", []string{"--tun", dev0, "--addr", ":x"}, "bad port"},
-		{"listen", []string{"--tun", dev0, "--count", "-1"}, "negative"},
-		{"listen", []string{"--tun", dev0, "--local", "10.1.0.2"}, "flag provided but not defined"},
+		{"listen", []string{"--tun", dev0}, "missing [ADDR:]PORT"},
+		{"listen", []string{"--tun", dev0, "80", "extra"}, `unexpected argument "extra"`},
+		{"listen", []string{"--tun", dev0, "10.1.0.2"}, "bad port"},
+		{"listen", []string{"--tun", dev0, ":x"}, "bad port"},
+		{"listen", []string{"--tun", dev0, "x:80"}, "not an IP address"},
+		{"listen", []string{"--tun", dev0, "224.0.0.1:80"}, "multicast"},
+		{"listen", []string{"--tun", dev0, "80", "--count", "-1"}, "negative"},
+		{"listen", []string{"--tun", dev0, "80", "--count", "2", "--send", "-"}, "--count 1"},
+		{"listen", []string{"--tun", dev0, "80", "--local", "10.1.0.2"}, "flag provided but not defined"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseTransferArgs(tc.role, tc.args, io.Discard)
@@ -163,12 +229,27 @@ func TestParseTransferArgsErrors(t *testing.T) {
 	}
 }
 
+func TestParseTransferRate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"20mbit", 20e6}, {"1.5Gbit", 1.5e9}, {"100kbit", 1e5}, {"9600bit", 9600}, {"1mbps", 8e6},
+		{"125kbps", 1e6}, {"20", 0}, {"mbit", 0}, {"-1mbit", 0}, {"0bit", 0}, {"2000gbit", 0}, {"NaNbit", 0}, {"0.5bit", 0},
+	} {
+		got, err := parseTransferRate(tc.in)
+		if (err == nil) != (tc.want != 0) || got != tc.want {
+			t.Errorf("parseTransferRate(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+}
+
 // TestTransferUsage: bad arguments make the command print its usage line
-// and exit with status 2; -h exits with 0.
+// and exit with status 2; -h prints every flag and exits with 0.
 func TestTransferUsage(t *testing.T) {
 	for _, role := range []string{"connect", "listen"} {
 		var stdout, stderr bytes.Buffer
-		if code := run([]string{role, "--tun", "x"}, &stdout, &stderr); code != 2 {
+		if code := run([]string{role, "--tun", "x", "1.2.3.4:5"}, &stdout, &stderr); code != 2 {
 			t.Errorf("%s: exit %d, want 2", role, code)
 		}
 		if !strings.Contains(stderr.String(), "usage: mptcp "+role) {
@@ -178,9 +259,14 @@ func TestTransferUsage(t *testing.T) {
 		if code := run([]string{role, "-h"}, &stdout, &stderr); code != 0 {
 			t.Errorf("%s -h: exit %d, want 0", role, code)
 		}
-		if !strings.Contains(stderr.String(), "-tun") {
-			t.Errorf("%s -h: the flags are not listed: %q", role, stderr.String())
-		}
+		// Every flag is documented.
+		fs := newFlagSet(role, io.Discard)
+		transferFlags(fs, &transferCmd{role: role}, &transferRaw{})
+		fs.VisitAll(func(f *flag.Flag) {
+			if !strings.Contains(stderr.String(), "--"+f.Name+" ") && !strings.Contains(stderr.String(), "--"+f.Name+"=") {
+				t.Errorf("%s -h does not document --%s", role, f.Name)
+			}
+		})
 	}
 }
 
@@ -202,7 +288,7 @@ func TestParseTransferSize(t *testing.T) {
 }
 
 func FuzzParseTunSpec(f *testing.F) {
-	for _, s := range []string{dev0, dev1 + ",mtu=1400,attach,nooffload", "gmt6,fd00::2/64,fd00::1/64", "a,,", ",,,,", "x,1.2.3.4/0,5.6.7.8/0,mtu=65535"} {
+	for _, s := range []string{dev0, dev1 + ",mtu=1400,nooffload", "gmt6=fd00::2/64,peer=fd00::1/64", "a=,", "=,,,", "x=1.2.3.4/0,peer=5.6.7.8/0,mtu=65535", "g=1.2.3.4/32"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -210,10 +296,10 @@ func FuzzParseTunSpec(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if d.Name == "" || len(d.Addrs) != 1 || len(d.KernelAddrs) != 1 {
+		if d.Name == "" || len(d.Addrs) != 1 || len(d.KernelAddrs) > 1 || d.Addrs[0].Addr().Is4In6() {
 			t.Fatalf("%q: accepted %+v", s, d)
 		}
-		if !d.Addrs[0].Contains(d.KernelAddrs[0].Addr()) || d.Addrs[0].Addr() == d.KernelAddrs[0].Addr() {
+		if len(d.KernelAddrs) == 1 && (!d.Addrs[0].Contains(d.KernelAddrs[0].Addr()) || d.Addrs[0].Addr() == d.KernelAddrs[0].Addr()) {
 			t.Fatalf("%q: addresses %v and %v accepted", s, d.Addrs[0], d.KernelAddrs[0])
 		}
 		if d.MTU != 0 && (d.MTU < tun.MinMTU || d.MTU > tun.MaxMTU) {
@@ -223,7 +309,7 @@ func FuzzParseTunSpec(f *testing.F) {
 }
 
 func FuzzParseEndpointSpec(f *testing.F) {
-	for _, s := range []string{"10.0.0.1,subflow", "fd00::1,signal,port=80,id=3", "10.0.0.1,fullmesh,backup", "10.0.0.1", "1.2.3.4,id=256", ",,"} {
+	for _, s := range []string{"10.0.0.1,subflow", "[fd00::1]:80,signal,id=3", "10.0.0.1,fullmesh,backup", "10.0.0.1", "1.2.3.4,id=256", ",,"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -232,17 +318,34 @@ func FuzzParseEndpointSpec(f *testing.F) {
 			return
 		}
 		known := mptcp.FlagSignal | mptcp.FlagSubflow | mptcp.FlagBackup | mptcp.FlagFullmesh
-		if !e.Addr.IsValid() || e.Addr.Is4In6() || e.Flags == 0 || e.Flags&^known != 0 ||
+		if !e.Addr.IsValid() || e.Addr.Is4In6() || e.Addr.IsUnspecified() || e.Flags&(known&^mptcp.FlagBackup) == 0 || e.Flags&^known != 0 ||
 			e.Flags&mptcp.FlagFullmesh != 0 && e.Flags&mptcp.FlagSignal != 0 || e.Port != 0 && e.Flags&mptcp.FlagSignal == 0 {
 			t.Fatalf("%q: accepted %+v", s, e)
 		}
 	})
 }
 
+func FuzzParseImpairSpec(f *testing.F) {
+	for _, s := range []string{"gmt0:rate=20mbit,delay=20ms,jitter=2ms,loss=0.5%", "a:queue=10,rate=1kbps", "b:loss=99.9%", "c:", ":delay=1s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, c, err := parseImpairSpec(s)
+		if err != nil {
+			return
+		}
+		if name == "" || c.Validate() != nil || c.Rate < 0 || c.Loss < 0 || c.Loss >= 1 || c.Jitter > c.Delay ||
+			c.Rate > 0 && c.QueuePackets < 1 || c.Rate == 0 && c.QueuePackets != 0 {
+			t.Fatalf("%q: accepted %q %+v", s, name, c)
+		}
+	})
+}
+
 func FuzzParseTransferArgs(f *testing.F) {
-	f.Add("connect", "10.1.0.1:80 --tun "+dev0+" --send-bytes 1M --endpoint 10.1.0.2,subflow")
-	f.Add("listen", "--tun "+dev0+" --addr :80 --count 3 --expect-bytes 5k --fastclose")
-	f.Add("connect", "[fd00::1]:80 --tun gmt6,fd00::2/64,fd00::1/64 --local [fd00::2]:9")
+	f.Add("connect", "10.1.0.1:80 --tun "+dev0+" --send-bytes 1M --endpoint 10.1.0.2,subflow --limits subflows=3")
+	f.Add("listen", "--tun "+dev0+" :80 --count 3 --expect-bytes 5k --fastclose --impair gmt0:loss=1% --event 1s:gmt0:down")
+	f.Add("connect", "[fd00::1]:80 --tun gmt6=fd00::2/64,peer=fd00::1/64 --local [fd00::2]:9 --pm ndiffports=2")
+	f.Add("listen", "7000 --tun a=10.0.0.1/8 --pm fullmesh --scheduler blest --cc reno --pcap p --json")
 	f.Fuzz(func(t *testing.T, role, line string) {
 		if role != "connect" && role != "listen" {
 			return
@@ -254,11 +357,14 @@ func FuzzParseTransferArgs(f *testing.F) {
 			}
 			return
 		}
-		if len(c.tuns) == 0 || c.chunk <= 0 {
+		if len(c.tuns) == 0 || c.chunk <= 0 || c.pm.kind == "" {
 			t.Fatalf("%q: accepted %+v", line, c)
 		}
-		if role == "connect" && (!c.target.IsValid() || c.target.Port() == 0) {
-			t.Fatalf("%q: target %v accepted", line, c.target)
+		if _, err := c.config(); err != nil {
+			t.Fatalf("%q: accepted, but its config fails: %v", line, err)
+		}
+		if role == "connect" && (c.host == "" || c.port == 0 || c.target.IsValid() && c.target.Port() != c.port) {
+			t.Fatalf("%q: target %q %d %v accepted", line, c.host, c.port, c.target)
 		}
 	})
 }
@@ -352,8 +458,7 @@ func peerSession(c *mptcp.Conn, p *simPair, n int64, seed uint64, corrupt int64,
 		}
 		c.Write(b)
 		if abort {
-			abortConn(p.b, c)
-			c.Close()
+			c.Abort()
 			got <- <-rx
 			return
 		}
@@ -398,7 +503,12 @@ func TestSession(t *testing.T) {
 				cmd := tc.cmd
 				cmd.role, cmd.mptcp, cmd.seed, cmd.peerSeed, cmd.chunk = "connect", true, 1, 2, 1000
 				got := peerSession(peer, p, tc.peerSends, 2, tc.corrupt, tc.peerAborts)
-				s := cmd.session(context.Background(), &transferHost{ms: p.a}, ours)
+				var src io.Reader
+				if cmd.sendBytes > 0 {
+					src = io.LimitReader(payload.New(cmd.seed), cmd.sendBytes)
+				}
+				var out bytes.Buffer
+				s := cmd.session(context.Background(), &transferHost{ms: p.a}, ours, src, &out)
 				peerGot := <-got
 				if tc.wantErr == "" && s.Error != "" || !strings.Contains(s.Error, tc.wantErr) {
 					t.Errorf("error %q, want %q", s.Error, tc.wantErr)
@@ -406,15 +516,21 @@ func TestSession(t *testing.T) {
 				if s.Reset != tc.wantReset {
 					t.Errorf("Reset %v, want %v", s.Reset, tc.wantReset)
 				}
-				if !s.MPTCPAtStart || s.Info == nil || !tc.peerAborts && len(s.Info.SubflowList) != 1 {
-					t.Errorf("summary: MPTCP %v, Info %+v", s.MPTCPAtStart, s.Info)
+				if !s.MPTCP || s.Fallback || s.Token == 0 || len(s.Subflows) != 1 {
+					t.Errorf("summary: MPTCP %v, fallback %v, token %#x, subflows %+v", s.MPTCP, s.Fallback, s.Token, s.Subflows)
 				}
-				if s.MIB["MPCapableSYNTX"] != 1 {
-					t.Errorf("MIB %v: want MPCapableSYNTX 1", s.MIB)
+				if s.Counters["MPCapableSYNTX"] != 1 {
+					t.Errorf("counters %v: want MPCapableSYNTX 1", s.Counters)
+				}
+				if int64(out.Len()) != s.BytesReceived {
+					t.Errorf("%d bytes written out, %d received", out.Len(), s.BytesReceived)
+				}
+				if sum := sha256.Sum256(out.Bytes()); hex.EncodeToString(sum[:]) != s.SHA256Received {
+					t.Errorf("SHA-256 of what was received %s, the summary says %s", hex.EncodeToString(sum[:]), s.SHA256Received)
 				}
 				if tc.wantAborted {
-					if s.MIB["MPFastcloseTx"] != 1 {
-						t.Errorf("MIB %v: want MPFastcloseTx 1", s.MIB)
+					if s.Counters["MPFastcloseTx"] != 1 {
+						t.Errorf("counters %v: want MPFastcloseTx 1", s.Counters)
 					}
 					return
 				}
@@ -426,6 +542,13 @@ func TestSession(t *testing.T) {
 					}
 					if int64(len(peerGot)) != s.BytesSent {
 						t.Errorf("BytesSent %d, the peer got %d", s.BytesSent, len(peerGot))
+					}
+					if sum := sha256.Sum256(want); hex.EncodeToString(sum[:]) != s.SHA256Sent {
+						t.Errorf("SHA-256 sent %s, want %s", s.SHA256Sent, hex.EncodeToString(sum[:]))
+					}
+					sf := s.Subflows[0]
+					if sf.BytesAcked < uint64(s.BytesSent) || sf.BytesReceived < uint64(s.BytesReceived) || sf.RTTMicros <= 0 || sf.State == "" {
+						t.Errorf("subflow %+v: want the data counted, an RTT and a state", sf)
 					}
 				}
 			})
@@ -461,9 +584,64 @@ func TestSessionPlainTCP(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := transferCmd{role: "connect", sendBytes: 100, expectBytes: 3000, seed: 1, peerSeed: 2, chunk: 64}
-		s := cmd.session(context.Background(), &transferHost{ms: p.a}, c)
-		if s.Error != "" || s.MPTCPAtStart || s.MPTCP || s.Info != nil || s.BytesReceived != 3000 {
+		s := cmd.session(context.Background(), &transferHost{ms: p.a}, c, io.LimitReader(payload.New(1), 100), nil)
+		if s.Error != "" || s.MPTCP || s.Token != 0 || s.BytesReceived != 3000 || s.BytesSent != 100 {
 			t.Errorf("summary %+v", s)
+		}
+		if len(s.Subflows) != 1 || s.Subflows[0].BytesReceived != 3000 || s.Subflows[0].Local != c.LocalAddr().String() {
+			t.Errorf("subflows %+v: want the TCP connection", s.Subflows)
+		}
+	})
+}
+
+// TestSendAll: sendAll copies to the end and reports a source's failure
+// apart from the connection's.
+func TestSendAll(t *testing.T) {
+	var dst bytes.Buffer
+	n, err := sendAll(&dst, io.LimitReader(payload.New(3), 10000), 999)
+	if err != nil || n != 10000 || dst.Len() != 10000 {
+		t.Errorf("sendAll = %d, %v; %d bytes written", n, err, dst.Len())
+	}
+	boom := errors.New("boom")
+	_, err = sendAll(&dst, io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 2)
+	if !errors.Is(err, errReadSource) {
+		t.Errorf("source failure: %v, want errReadSource", err)
+	}
+	_, err = sendAll(errWriter{boom}, strings.NewReader("abc"), 2)
+	if !errors.Is(err, boom) || errors.Is(err, errReadSource) {
+		t.Errorf("write failure: %v", err)
+	}
+}
+
+type errWriter struct{ err error }
+
+func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// FuzzParseTransferValues: the parsers of --limits, --event, --pm, the
+// rates of --impair and listen's [ADDR:]PORT accept only what they can
+// represent.
+func FuzzParseTransferValues(f *testing.F) {
+	for _, s := range []string{"subflows=3,add_addr_accepted=1", "subflow=8", "3s:gmt0:down", "0s:x:up", "ndiffports=4",
+		"fullmesh", "20mbit", "1.5gbps", "7000", ":80", "[fd00::1]:443", "10.0.0.1:0", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if l, err := parseLimitsSpec(s); err == nil {
+			if l.Subflows < 0 || l.Subflows > mptcp.MaxLimit || l.AddAddrAccepted < 0 || l.AddAddrAccepted > mptcp.MaxLimit {
+				t.Fatalf("--limits %q: accepted %+v", s, l)
+			}
+		}
+		if e, err := parseLinkEventSpec(s); err == nil && (e.at < 0 || e.dev == "" || strings.Contains(e.dev, ":")) {
+			t.Fatalf("--event %q: accepted %+v", s, e)
+		}
+		if pm, err := parsePMSpec(s); err == nil && (pm.kind == "" || pm.kind == "ndiffports" && (pm.n < 1 || pm.n > mptcp.MaxLimit+1)) {
+			t.Fatalf("--pm %q: accepted %+v", s, pm)
+		}
+		if r, err := parseTransferRate(s); err == nil && (r < 1 || r > 1e12) {
+			t.Fatalf("rate %q: accepted %d", s, r)
+		}
+		if a, err := parseListenAddr(s); err == nil && (a.Addr().IsValid() && (a.Addr().Is4In6() || a.Addr().IsMulticast() || a.Addr().Zone() != "")) {
+			t.Fatalf("listen %q: accepted %v", s, a)
 		}
 	})
 }

@@ -90,11 +90,11 @@ func TestPayloadChecker(t *testing.T) {
 			for off := 0; off < len(in); off += tt.chunk {
 				c.Write(in[off:min(off+tt.chunk, len(in))])
 			}
-			if c.mismatch != tt.wantBad {
-				t.Errorf("mismatch = %d, want %d", c.mismatch, tt.wantBad)
+			if c.Mismatch() != tt.wantBad {
+				t.Errorf("mismatch = %d, want %d", c.Mismatch(), tt.wantBad)
 			}
-			if c.off != int64(len(in)) {
-				t.Errorf("compared %d bytes, want %d", c.off, len(in))
+			if c.Len() != int64(len(in)) {
+				t.Errorf("compared %d bytes, want %d", c.Len(), len(in))
 			}
 		})
 	}
@@ -120,8 +120,8 @@ func BenchmarkPayloadChecker(b *testing.B) {
 		p.Read(buf)
 		c.Write(buf)
 	}
-	if c.mismatch >= 0 {
-		b.Fatalf("mismatch at %d", c.mismatch)
+	if c.Mismatch() >= 0 {
+		b.Fatalf("mismatch at %d", c.Mismatch())
 	}
 }
 

@@ -387,8 +387,8 @@ func runSession(ctx context.Context, conn *net.TCPConn, role string, o *sessionO
 	}
 	if check != nil && rx.err == nil && !s.Reset {
 		switch {
-		case check.mismatch >= 0:
-			errs = append(errs, fmt.Errorf("received data differs from the payload of seed %d at byte %d", o.peerSeed, check.mismatch))
+		case check.Mismatch() >= 0:
+			errs = append(errs, fmt.Errorf("received data differs from the payload of seed %d at byte %d", o.peerSeed, check.Mismatch()))
 		case rx.n != o.expectBytes:
 			errs = append(errs, fmt.Errorf("received %d bytes, expected %d", rx.n, o.expectBytes))
 		}

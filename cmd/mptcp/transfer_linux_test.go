@@ -212,6 +212,9 @@ func TestTransferConnectKernel(t *testing.T) {
 	pcapPath := filepath.Join(t.TempDir(), "connect.pcap")
 	var stdout, stderr bytes.Buffer
 	args := append([]string{"connect", netip.AddrPortFrom(tn.kern[0], 7000).String()}, tn.args()...)
+	// Both devices at 100 Mbit/s: the transfer lasts long enough for the
+	// join to carry data whatever the machine's speed.
+	args = append(args, "--impair", tn.names[0]+":rate=100mbit", "--impair", tn.names[1]+":rate=100mbit")
 	args = append(args, "--endpoint", tn.ours[1].String()+",subflow", "--json", "--timeout", "20s", "--pcap", pcapPath,
 		"--send-bytes", fmt.Sprint(up), "--expect-bytes", fmt.Sprint(down), "--peer-seed", "2")
 	if code := run(args, &stdout, &stderr); code != 0 {

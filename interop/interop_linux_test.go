@@ -239,7 +239,10 @@ func TestBackup(t *testing.T) {
 	bothWays(t, func(t *testing.T, linuxDials bool) {
 		// The kernel sends more, so that it is still sending after the
 		// switch, whenever our side starts.
-		s := spec{linuxDials: linuxDials, paths: 2, up: 3 << 20, down: 8 << 20,
+		// Enough data that ours is still being sent once both MP_PRIOs
+		// were taken, however long the kernel's "ip mptcp endpoint
+		// change" takes on a loaded machine.
+		s := spec{linuxDials: linuxDials, paths: 2, up: 8 << 20, down: 12 << 20,
 			subflows: 2, impair: paced(2), peerHold: 200 * time.Millisecond}
 		if linuxDials {
 			s.endpoints = []KernelEndpoint{{Path: 1, Flags: []string{"id", "1", "subflow", "backup"}}}

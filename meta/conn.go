@@ -78,6 +78,7 @@ type Conn struct {
 	rcvFinDSN   uint64
 	rcvFin      bool // and all data before it arrived
 	readClosed  bool
+	tune        rcvTune
 	scratch     []byte
 
 	// Fallback with an infinite mapping after a checksum failure on the
@@ -317,6 +318,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 	}
 	if n > 0 {
+		c.tune.copied += n
+		c.rcvAutoTune()
 		c.pullAll()
 		return n, nil
 	}
@@ -573,6 +576,9 @@ func (c *Conn) NextDeadline() time.Time {
 		if !sf.dead {
 			take(sf.tc.NextDeadline())
 			take(sf.ack3At)
+			if at := sf.silenceDeadline(); at.After(c.now) && c.mptcp && !c.fallback && !c.mpcPhase {
+				take(at)
+			}
 			if sf.ackWanted {
 				take(c.now)
 			}

@@ -68,6 +68,7 @@ const (
 	SubflowStale                           // subflow marked stale
 	SubflowRecover                         // stale subflow acknowledged again
 	MPFastcloseRxBadKey                    // MP_FASTCLOSE with a wrong key ignored (not a Linux counter: Linux ignores it silently)
+	SubflowSilent                          // subflow suspected: no ACK for a few RTTs with data in flight (not a Linux counter)
 	numCounters
 )
 
@@ -82,7 +83,7 @@ var counterNames = [numCounters]string{
 	"MPCapableSYNTXDrop", "Blackhole", "DssFallback", "InfiniteMapTx", "AddAddr", "AddAddrTx",
 	"AddAddrTxDrop", "EchoAdd", "EchoAddTx", "EchoAddTxDrop", "PortAdd", "AddAddrDrop", "RmAddr",
 	"RmAddrTx", "RmSubflow", "MPPrioTx", "MPPrioRx", "MPFastcloseTx", "MPFastcloseRx",
-	"SubflowStale", "SubflowRecover", "MPFastcloseRxBadKey",
+	"SubflowStale", "SubflowRecover", "MPFastcloseRxBadKey", "SubflowSilent",
 }
 
 // String returns the Linux name of the counter, e.g. "MPJoinSynRx".

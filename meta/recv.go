@@ -2,6 +2,7 @@ package meta
 
 import (
 	"io"
+	"time"
 
 	"github.com/gomptcp/mptcp/tcp"
 	"github.com/gomptcp/mptcp/wire"
@@ -22,9 +23,19 @@ type rxMap struct {
 
 func (m *rxMap) end() uint32 { return m.ssn + m.n }
 
-// maxRxMaps bounds the mappings a subflow remembers; a peer that sends
-// more distinct ones ahead of the data loses the segments that carry them.
-const maxRxMaps = 256
+// minRxMaps and rxMapBytes bound the mappings a subflow remembers: at
+// least minRxMaps, and one for every rxMapBytes of its largest receive
+// buffer, so that a peer mapping each segment on its own (as a
+// round-robin scheduler may) fits a whole window of them, with room for
+// segments of a third of the usual size. Data whose mapping did not fit
+// cannot be placed: its subflow is reset (see pull).
+const (
+	minRxMaps  = 256
+	rxMapBytes = 512
+)
+
+// maxRxMaps is the bound of a subflow's mappings.
+func (c *Conn) maxRxMaps() int { return max(minRxMaps, c.cfg.Subflow.MaxRecvBufferSize/rxMapBytes) }
 
 // maxOOOSegs bounds the out-of-order ranges kept at the data level.
 const maxOOOSegs = 1024
@@ -197,7 +208,7 @@ func (sf *subflow) addMap(mp rxMap, seg *tcp.Segment) {
 		}
 		i--
 	}
-	if len(sf.maps) >= maxRxMaps {
+	if len(sf.maps) >= sf.c.maxRxMaps() {
 		return
 	}
 	sf.maps = append(sf.maps, rxMap{})
@@ -595,4 +606,51 @@ func (c *Conn) checkPeerFin() {
 			break
 		}
 	}
+}
+
+// rcvTune is the connection-level receive-buffer auto-tuning state.
+type rcvTune struct {
+	copied int       // bytes the application read in the current period
+	start  time.Time // period start
+	win    int       // the window every subflow offers at least
+}
+
+// rcvAutoTune tunes the receive window of the connection, as Linux's
+// mptcp_rcv_space_adjust: once per period of the longest receiver RTT of
+// the subflows, the window grows toward twice the bytes the application
+// read in that period, and every subflow offers at least that much. The
+// window belongs to the connection (RFC 8684 §3.3.4): the sender may fill
+// it from the DATA_ACK on, on any subflow, and it must hold what the
+// faster paths deliver while a byte on the slowest one is still on its
+// way. Each subflow tuning its own buffer to its own share (as plain TCP
+// does) offers about half of that and limits the whole connection to
+// less than its paths carry.
+func (c *Conn) rcvAutoTune() {
+	if c.fallback || !c.mptcp {
+		return
+	}
+	var rtt time.Duration
+	for _, sf := range c.subflows {
+		if sf.usable() {
+			rtt = max(rtt, sf.tc.RecvRTT())
+		}
+	}
+	if rtt == 0 {
+		return
+	}
+	if c.tune.start.IsZero() {
+		c.tune.start = c.now
+	}
+	if c.now.Sub(c.tune.start) < rtt {
+		return
+	}
+	if target := min(2*c.tune.copied, c.rcvWindow()); target > c.tune.win {
+		c.tune.win = target
+		for _, sf := range c.subflows {
+			if !sf.dead {
+				sf.tc.GrowRecvBuffer(target)
+			}
+		}
+	}
+	c.tune.copied, c.tune.start = 0, c.now
 }

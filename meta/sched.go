@@ -235,7 +235,7 @@ func (c *Conn) carried(start, end uint64) uint64 {
 	for dsnLT(at, end) {
 		next := at
 		for _, sf := range c.subflows {
-			if !sf.sendable() || sf.tc.ConsecutiveRTOs() > 0 {
+			if !sf.sendable() || sf.failing() {
 				continue
 			}
 			for i := sf.txHead; i < len(sf.tx); i++ {

@@ -132,11 +132,66 @@ func (sf *subflow) usable() bool {
 	return st == tcp.StateEstablished || st == tcp.StateCloseWait
 }
 
+// failing reports whether a subflow may have lost its path: it waits out
+// a retransmission timeout, or went silent (see checkSilence).
+func (sf *subflow) failing() bool { return sf.silent || sf.tc.ConsecutiveRTOs() > 0 }
+
+// minSilence is the shortest silence taken for a sign of a failed path,
+// above the scheduling and acknowledgment jitter of hosts on short paths.
+const minSilence = 20 * time.Millisecond
+
+// silenceLimit is how long sf may receive nothing with two or more
+// segments in flight before its path is suspected to have failed: twice
+// the smoothed RTT, at least SRTT + 4·RTTVAR (RFC 6298's timeout without
+// its 1 s or 200 ms floor) and minSilence. Zero before the first RTT
+// sample.
+func (sf *subflow) silenceLimit() time.Duration {
+	srtt, rttvar := sf.tc.SmoothedRTT()
+	if srtt == 0 {
+		return 0
+	}
+	return max(2*srtt, srtt+4*rttvar, minSilence)
+}
+
+// silenceDeadline is when checkSilence would suspect sf, the zero Time
+// when it cannot (nothing in flight, or suspected or failing already).
+func (sf *subflow) silenceDeadline() time.Time {
+	if sf.silent || !sf.sendable() || sf.tc.ConsecutiveRTOs() > 0 {
+		return time.Time{}
+	}
+	since, lim := sf.tc.SilentSince(), sf.silenceLimit()
+	if since.IsZero() || lim == 0 {
+		return time.Time{}
+	}
+	return since.Add(lim)
+}
+
+// checkSilence suspects the path of a subflow that has received nothing
+// for silenceLimit with data in flight while another subflow works: the
+// data it has not delivered goes out on the others at once and it gets no
+// new data (like a subflow in a retransmission timeout, see subflowRTO)
+// until a segment arrives on it. A path that dies is thus left after a
+// few round trips instead of one retransmission timeout (at least 200 ms),
+// the time the receiver waits at the data level for what was in flight on
+// it. Were the silence only a burst of lost ACKs, the cost is the copies
+// of the reinjected data (RFC 8684 §3.3.6: the receiver keeps the first).
+func (c *Conn) checkSilence(now time.Time) {
+	for _, sf := range c.subflows {
+		at := sf.silenceDeadline()
+		if at.IsZero() || now.Before(at) || !c.healthyOther(sf) {
+			continue
+		}
+		sf.silent = true
+		c.mib.inc(SubflowSilent)
+		c.reinjectFrom(sf, false)
+	}
+}
+
 // healthyOther reports whether a subflow other than sf can take data and
-// has no retransmission timeout pending.
+// may not have lost its path.
 func (c *Conn) healthyOther(sf *subflow) bool {
 	for _, o := range c.subflows {
-		if o != sf && o.sendable() && o.tc.ConsecutiveRTOs() == 0 {
+		if o != sf && o.sendable() && !o.failing() {
 			return true
 		}
 	}
@@ -188,9 +243,10 @@ func (c *Conn) schedule() {
 			// (Stale subflows only when nothing else is left.)
 			continue
 		}
-		if healthy && sf.tc.ConsecutiveRTOs() > 0 {
-			// A subflow waiting out a retransmission timeout may have
-			// lost its path: nothing new while another one works.
+		if healthy && sf.failing() {
+			// A subflow waiting out a retransmission timeout, or
+			// silent, may have lost its path: nothing new while
+			// another one works.
 			continue
 		}
 		i := sf.tc.Info()
@@ -528,6 +584,9 @@ func (c *Conn) timers(now time.Time) {
 		return
 	}
 	c.announceTimer(now)
+	if c.mptcp && !c.fallback && !c.mpcPhase {
+		c.checkSilence(now)
+	}
 	for _, sf := range c.subflows {
 		if !sf.ack3At.IsZero() {
 			sf.ack3Timer(now)
@@ -543,7 +602,7 @@ func (c *Conn) timers(now time.Time) {
 		// subflow's own retransmissions are the only ones: a
 		// data-level copy would turn into duplicate TCP bytes.)
 		for _, sf := range c.subflows {
-			if !sf.dead && sf.txHead < len(sf.tx) && sf.tc.ConsecutiveRTOs() > 0 {
+			if !sf.dead && sf.txHead < len(sf.tx) && sf.failing() {
 				c.reinjectFrom(sf, false)
 			}
 		}

@@ -28,6 +28,7 @@ type subflow struct {
 	dead    bool // retired: its TCP connection closed
 	drained bool // and it has nothing more to send
 	stale   bool // a data-level timeout found it stuck: not scheduled until it progresses
+	silent  bool // no ACK for a while with data in flight (see checkSilence), until a segment arrives
 	closed  bool // the peer closed it (FIN): no new data
 	bad     bool // we reset it for a protocol error: its data is not read
 
@@ -329,6 +330,7 @@ func (sf *subflow) CheckSegment(seg *tcp.Segment, st tcp.State) tcp.Verdict {
 // segment TCP accepted.
 func (sf *subflow) SegmentProcessed(seg *tcp.Segment, st tcp.State) {
 	c := sf.c
+	sf.silent = false // its path works, in this direction at least
 	if !sf.rxValid {
 		sf.parse(seg)
 	}
@@ -420,6 +422,7 @@ func (sf *subflow) setFully() {
 	}
 	sf.fully = true
 	sf.ack3At = time.Time{}
+	sf.tc.GrowRecvBuffer(sf.c.tune.win) // the connection's window (see rcvAutoTune)
 	sf.c.emit(sf.event(EventSubflowEstablished))
 }
 

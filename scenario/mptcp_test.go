@@ -14,6 +14,7 @@ import (
 	"github.com/gomptcp/mptcp/link/middlebox"
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/scenario"
+	"github.com/gomptcp/mptcp/sched"
 )
 
 // randomPathImpairment draws a path direction for multipath runs: the
@@ -134,12 +135,13 @@ func mptcpCases() []mptcpCase {
 			},
 			// The transfer completes over the other path; the stall (the
 			// longest time without a byte delivered after the failure)
-			// is about one retransmission timeout of the dead subflow:
-			// its data goes out on the other one at its first timeout.
+			// is a few round trips, well under a retransmission timeout
+			// of the dead subflow: its data goes out on the other one
+			// once it has been silent (no ACK) for twice its RTT.
 			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
 				st := r.Flows[0].LongestStall(2*time.Second, r.End)
 				t.Logf("%s dies at 2 s: stall %v", dead, st)
-				if st > 500*time.Millisecond {
+				if st > 150*time.Millisecond {
 					t.Errorf("stall %v", st)
 				}
 			},
@@ -148,8 +150,9 @@ func mptcpCases() []mptcpCase {
 	return []mptcpCase{
 		{
 			// A backup subflow (flag B, RFC 8684 §3.2) carries nothing
-			// while the initial path works, and takes over within about
-			// one retransmission timeout when that path dies.
+			// while the initial path works, and takes over within a few
+			// round trips when that path dies (once the initial subflow
+			// has been silent for twice its RTT).
 			name: "backup-takeover",
 			build: func() scenario.Scenario {
 				s := base("backup-takeover", 24<<20)
@@ -163,7 +166,7 @@ func mptcpCases() []mptcpCase {
 				before := r.Link("p2", "client").Stats.DeliveredBytes
 				st := f.LongestStall(2*time.Second, r.End)
 				t.Logf("backup takes over after %v; p2 carried %d bytes in all", st, before)
-				if st > 500*time.Millisecond {
+				if st > 150*time.Millisecond {
 					t.Errorf("stall %v", st)
 				}
 				if got := f.ReceivedAt(2 * time.Second); got < 8<<20 {
@@ -172,8 +175,10 @@ func mptcpCases() []mptcpCase {
 			},
 		},
 		{
-			// Both paths are used: the goodput exceeds what the faster
-			// path alone carries.
+			// Both paths are used to the full: the goodput is at least
+			// 0.93 of both links' rate (the payload of a 1500-byte
+			// packet with timestamps and a DSS mapping is 1420 bytes,
+			// 0.947 of it).
 			name: "aggregation",
 			build: func() scenario.Scenario {
 				s := base("aggregation", 0)
@@ -183,8 +188,8 @@ func mptcpCases() []mptcpCase {
 			check: func(t *testing.T, r *scenario.Result, _ link.Middleware) {
 				g := r.Flows[0].Throughput(2*time.Second, 10*time.Second)
 				t.Logf("goodput %.1f Mbit/s = %.3f of the 80 Mbit/s of both links", g/1e6, g/80e6)
-				if g < 55e6 {
-					t.Errorf("goodput %.1f Mbit/s: not above the 50 Mbit/s path's share", g/1e6)
+				if g < 0.93*80e6 {
+					t.Errorf("goodput %.1f Mbit/s: under 0.93 of both links' rate", g/1e6)
 				}
 			},
 		},
@@ -375,5 +380,43 @@ func TestMPTCPSlowCloseCompletes(t *testing.T) {
 	f := r.Flows[0]
 	if !f.Exact() || f.Err != nil || f.CompletionTime() < 85*time.Second {
 		t.Fatalf("exact %v, error %v, completed in %v (want over 85 s)\n%s", f.Exact(), f.Err, f.CompletionTime(), r)
+	}
+}
+
+// TestMPTCPManyMappings: the round-robin scheduler maps every segment on
+// its own, and over paths of 20 and 80 ms RTT a subflow holds more than a
+// thousand of them at a time, out of order at the subflow level after a
+// loss. The receiver keeps every mapping (a fixed bound of 256 once reset
+// the subflow for data without a mapping), both subflows live to the end,
+// and the connection gets most of what the two paths carry.
+func TestMPTCPManyMappings(t *testing.T) {
+	t.Parallel()
+	skipUnderRace(t)
+	p := func(rate int64, oneWay time.Duration, queue int) [2]impair.Config {
+		c := impair.Config{Rate: rate, Delay: oneWay, QueuePackets: queue}
+		return [2]impair.Config{c, c}
+	}
+	s := scenario.Parallel(p(20e6, 10*time.Millisecond, 50), p(10e6, 40*time.Millisecond, 67))
+	s.Name, s.Seed = "many-mappings", 1
+	f := scenario.MPTCPFlow("f", 2, 0)
+	f.Duration = 6 * time.Second
+	rr, err := sched.New("roundrobin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Scheduler = func() meta.Scheduler { return rr() }
+	s.Flows = []scenario.Flow{f}
+	r := run(t, &s)
+	fr := &r.Flows[0]
+	g := fr.Throughput(2*time.Second, 6*time.Second)
+	in := fr.SenderMPTCP
+	if !fr.Exact() || fr.Err != nil || len(in.Subflow) != 2 || g < 25e6 {
+		t.Fatalf("exact %v, error %v, %d subflows alive, goodput %.1f Mbit/s (want 2 and 25)\n%s",
+			fr.Exact(), fr.Err, len(in.Subflow), g/1e6, r)
+	}
+	for _, h := range r.Hosts {
+		if n := h.MIB["MPRstTx"] + h.MIB["DSSNoMatchTCP"]; n != 0 {
+			t.Errorf("%s: %d subflow resets or unplaced data: %v", h.Name, n, h.MIB)
+		}
 	}
 }

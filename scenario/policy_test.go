@@ -26,11 +26,13 @@ func TestPolicyEvidence(t *testing.T) {
 
 	// 1. Aggregation (RFC 6356 goal 1 seen from the application): over
 	// 20 Mbit/s, 20 ms RTT and 10 Mbit/s, 80 ms RTT, MPTCP with the
-	// default scheduler gets most of what single-path TCP gets on each
-	// path, summed: 0.89 over these 20 s, 0.90 over 30 s (the goal is
-	// 0.95; one subflow alone on either path gets 0.98 of TCP's, the
-	// DSS option's cost, and the rest is lost to the two subflows'
-	// interplay). The test holds the line at 0.85.
+	// default scheduler gets at least 0.95 of what single-path TCP gets
+	// on each path, summed (0.968 over these 20 s; one subflow alone on
+	// either path gets 0.98 of TCP's, the DSS option's cost). That needs
+	// a receive window tuned for the whole connection: as much as the
+	// faster path delivers while a byte on the slower one is on its way
+	// (see meta's rcvAutoTune); subflows each tuned to their own share
+	// got 0.89.
 	const aggFor = 20 * time.Second
 	single := func(p int) float64 {
 		s := scenario.Parallel(path(20e6, 10*time.Millisecond), path(10e6, 40*time.Millisecond))
@@ -51,7 +53,7 @@ func TestPolicyEvidence(t *testing.T) {
 	ratio := mp / (tcp1 + tcp2)
 	tab.Add("aggregation", "tcp p1 / tcp p2 / mptcp", "goodput Mbit/s", fmt.Sprintf("%.2f / %.2f / %.2f", tcp1/1e6, tcp2/1e6, mp/1e6))
 	tab.Add("aggregation", "mptcp / (tcp p1 + tcp p2)", "ratio", fmt.Sprintf("%.3f", ratio))
-	if ratio < 0.85 {
+	if ratio < 0.95 {
 		t.Errorf("aggregation: MPTCP %.2f Mbit/s is %.3f of the single-path sum %.2f", mp/1e6, ratio, (tcp1+tcp2)/1e6)
 	}
 

@@ -390,6 +390,27 @@ func (c *Conn) SetCongestionControl(name string) error {
 // (Linux's icsk_retransmits).
 func (c *Conn) ConsecutiveRTOs() int { return c.rtoCount }
 
+// SilentSince reports since when the connection, with two or more
+// segments outstanding, has received no acknowledgment at all (not even a
+// duplicate one): the latest of the last ACK's arrival and the last
+// transmissions of the two oldest outstanding segments. The zero Time when
+// fewer than two segments are outstanding. A receiver acknowledges at
+// least every second full-sized segment at once (RFC 9293 §3.8.6.3), so on
+// a working path an ACK follows within about a round trip; a silence of
+// several round trips is the first sign of a path that died, well before
+// the retransmission timer (RFC 6298) fires.
+func (c *Conn) SilentSince() time.Time {
+	out := c.outstanding()
+	if len(out) < 2 {
+		return time.Time{}
+	}
+	return c.timeAt(max(c.st.lastAckRecv, out[0].xmit, out[1].xmit))
+}
+
+// SmoothedRTT returns the RTT estimator's SRTT and RTTVAR (RFC 6298 §2);
+// zero before the first sample.
+func (c *Conn) SmoothedRTT() (srtt, rttvar time.Duration) { return c.srtt, c.rttvar }
+
 // Abort resets the connection (RFC 9293 §3.10.5).
 func (c *Conn) Abort() {
 	switch c.state {

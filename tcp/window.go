@@ -62,10 +62,7 @@ func (c *Conn) autoTune(now int64) {
 	if c.cfg.DisableAutoTune || !c.state.canRecvData() {
 		return
 	}
-	rtt := c.tune.rcvRTT
-	if c.hasRTT && (rtt == 0 || c.srtt < rtt) {
-		rtt = c.srtt
-	}
+	rtt := c.RecvRTT()
 	if rtt == 0 {
 		return
 	}
@@ -117,4 +114,31 @@ func (c *Conn) sndWindowLeft() int {
 		return 0
 	}
 	return int(right - c.sndNxt)
+}
+
+// GrowRecvBuffer raises the receive buffer to n bytes, at most
+// MaxRecvBufferSize; it never lowers it. A layer that tunes one window
+// for several connections uses it: MPTCP's receive window belongs to the
+// connection, not to a subflow (RFC 8684 §3.3.4), so each subflow must
+// offer what the whole connection needs. A window update follows when the
+// larger window is worth announcing.
+func (c *Conn) GrowRecvBuffer(n int) {
+	n = min(n, c.cfg.MaxRecvBufferSize)
+	if n <= c.rcvBufSize {
+		return
+	}
+	c.rcvBufSize = n
+	c.st.rcvBufGrowths++
+	c.maybeWindowUpdate()
+}
+
+// RecvRTT is the round-trip time receive-buffer auto-tuning works with:
+// the receiver-side estimate, or the smoothed RTT when that is lower;
+// zero before either exists.
+func (c *Conn) RecvRTT() time.Duration {
+	rtt := c.tune.rcvRTT
+	if c.hasRTT && (rtt == 0 || c.srtt < rtt) {
+		rtt = c.srtt
+	}
+	return rtt
 }

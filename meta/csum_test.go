@@ -119,7 +119,9 @@ func TestChecksumSmallSubflowWindows(t *testing.T) {
 
 // TestChunkLenChecksumWindow checks the size of the mappings the sender
 // makes: with DSS checksums at most a sixteenth of the peer's window
-// (never below a segment), without them ChunkSize in whole segments.
+// (never below a segment), without them ChunkSize in whole segments: the
+// first of MSS bytes (it carries the mapping), the others of MSS + 28 (the
+// mapping's room holds payload, see DataOptionSpace).
 func TestChunkLenChecksumWindow(t *testing.T) {
 	tests := []struct {
 		csum  bool
@@ -128,14 +130,14 @@ func TestChunkLenChecksumWindow(t *testing.T) {
 		avail uint64
 		want  int
 	}{
-		{false, 4096, 1000, 1 << 20, 16000},
-		{true, 1 << 20, 1000, 1 << 20, 16000},
-		{true, 64 << 10, 1000, 1 << 20, 4000},
-		{true, 64 << 10, 536, 1 << 20, 3752},
+		{false, 4096, 1000, 1 << 20, 1000 + 14*1028},
+		{true, 1 << 20, 1000, 1 << 20, 1000 + 14*1028},
+		{true, 64 << 10, 1000, 1 << 20, 1000 + 3*1028},
+		{true, 64 << 10, 536, 1 << 20, 536 + 6*564},
 		{true, 4096, 1000, 1 << 20, 1000},
 		{true, 0, 1000, 1 << 20, 1000},
 		{true, 64 << 10, 1000, 700, 700},
-		{true, 1 << 40, 1000, 1 << 20, 16000},
+		{true, 1 << 40, 1000, 1 << 20, 1000 + 14*1028},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("csum=%v/wnd=%d/mss=%d/avail=%d", tt.csum, tt.wnd, tt.mss, tt.avail), func(t *testing.T) {

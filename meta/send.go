@@ -359,7 +359,10 @@ func (c *Conn) chunkLen(mss int, avail uint64) int {
 		n = min(n, max(wnd/csumWindowShare, mss, 1))
 	}
 	if mss > 0 && n > mss {
-		n -= n % mss
+		// Whole segments: the first carries the mapping, the others
+		// have its option space for payload (see DataOptionSpace).
+		full := mss + dataOptionReserve
+		n = mss + (n-mss)/full*full
 	}
 	if uint64(n) > avail {
 		n = int(avail)

@@ -65,6 +65,10 @@ type subflow struct {
 	rstRxTransient bool
 	failPending    bool
 	failDSN        uint64
+	dataAckSent    uint64 // the DATA_ACK last sent on the subflow
+	dataAckKnown   bool   // dataAckSent is set
+	dssTCPAck      uint32 // the TCP acknowledgment number of the segment that carried it
+	peerDSS        bool   // the peer sent a DSS on the subflow: it is fully established there
 
 	maps []rxMap // receive mappings, sorted by subflow sequence number
 	// stage holds the bytes read so far of the checksummed mapping that
@@ -80,7 +84,41 @@ type subflow struct {
 	rxValid bool
 }
 
-var _ tcp.Hooks = (*subflow)(nil)
+var (
+	_ tcp.Hooks           = (*subflow)(nil)
+	_ tcp.DataOptionSizer = (*subflow)(nil)
+)
+
+// DataOptionSpace implements tcp.DataOptionSizer. A mapping need not ride
+// on every segment it covers (RFC 8684 §3.3: "as long as the subflow
+// sequence space in that packet is covered by a mapping known at the
+// receiver"), nor a DATA_ACK that has not changed. The first segment of a
+// chunk carries the mapping (and the DATA_ACK), and so does any shorter
+// segment with room for it; the others carry a DSS only when the DATA_ACK
+// moved since the subflow last sent one, or when they acknowledge subflow
+// data the last DSS did not (a peer may take an acknowledgment of new data
+// without any MPTCP option for a middlebox's work, §3.7, as this engine
+// does), and are otherwise full-sized: 28 more payload bytes of every
+// 1448. Segments whose data the receiver
+// reads in subflow order cannot be read before the segment with their
+// mapping, whatever the order they arrive in. While anything else may
+// need the space (the handshake's MP_CAPABLE, MP_FAIL, an infinite
+// mapping, a DATA_FIN) every segment keeps it, and so do all segments
+// until the peer sent a DSS on the subflow: before it is fully established
+// a peer takes a segment without MP_CAPABLE or DSS for a sign of a
+// middlebox (§3.7; Linux falls back, or resets a join), which a lost
+// segment with the mapping would otherwise give it.
+func (sf *subflow) DataOptionSpace(info tcp.OutInfo) int {
+	c := sf.c
+	if !c.mptcp || c.fallback || c.infTx || c.rxInfWait || c.mpcPhase || sf.failPending || !sf.fully || !sf.peerDSS ||
+		c.finSent || !info.HasChunk || info.ChunkOffset == 0 {
+		return dataOptionReserve
+	}
+	if !sf.dataAckKnown || sf.dataAckSent != c.rcvNxt || sf.dssTCPAck != sf.tc.RcvNxt() {
+		return ackOptionReserve
+	}
+	return 0
+}
 
 // optWriter appends MPTCP options to an outgoing segment within its space.
 type optWriter struct {
@@ -271,7 +309,17 @@ func (sf *subflow) writeEstablished(w *optWriter, seg *tcp.Segment, info tcp.Out
 			dss.HasChecksum, dss.Checksum = true, wire.DSSChecksum(c.finDSN, 0, 1, nil)
 		}
 	}
-	put(w, dss)
+	ok := put(w, dss)
+	if !ok && ch != nil && info.ChunkOffset > 0 {
+		// A full-sized segment inside a chunk whose first segment
+		// carried the mapping: the DATA_ACK alone, if it fits (see
+		// DataOptionSpace).
+		dss = wire.DSS{Flags: wire.DSSDataACK | wire.DSSDataACK64, DataACK: c.rcvNxt}
+		ok = put(w, dss)
+	}
+	if ok {
+		sf.dataAckSent, sf.dataAckKnown, sf.dssTCPAck = c.rcvNxt, true, seg.Ack
+	}
 	sf.writeFail(w)
 }
 
@@ -336,6 +384,9 @@ func (sf *subflow) SegmentProcessed(seg *tcp.Segment, st tcp.State) {
 	}
 	sf.rxValid = false
 	m := &sf.rx
+	if m.Has(wire.SubtypeDSS) {
+		sf.peerDSS = true
+	}
 	if seg.Flags&tcp.FlagRST != 0 {
 		if m.Has(wire.SubtypeMPTCPRST) {
 			// RFC 8684 §3.6: the reason goes with the subflow's
@@ -401,11 +452,15 @@ func (sf *subflow) SegmentProcessed(seg *tcp.Segment, st tcp.State) {
 	}
 	if c.mptcp && !c.fallback && seg.Flags&tcp.FlagACK != 0 && seqLT(sf.ackMax, seg.Ack) {
 		sf.ackMax = seg.Ack
-		if !m.Any() && !c.mpcPhase && c.tryDSSFallback(sf) {
+		if !m.Any() && !c.mpcPhase && len(seg.Payload) == 0 && c.tryDSSFallback(sf) {
 			// RFC 8684 §3.7: the peer acknowledges our data
 			// without any MPTCP option, so it no longer speaks
 			// MPTCP on this subflow (it fell back, or a middlebox
-			// strips the options): continue as plain TCP.
+			// strips the options): continue as plain TCP. (Only a
+			// pure ACK tells: a data segment may carry no DSS when
+			// a mapping sent before covers it and it was sized
+			// without room for one, see DataOptionSpace; its data
+			// tells instead, see pull.)
 			return
 		}
 	}

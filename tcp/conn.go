@@ -14,6 +14,7 @@ import (
 type Conn struct {
 	cfg      *Config // normalized and shared: never written (see intern)
 	hooks    Hooks
+	sizer    DataOptionSizer // hooks, when they size data segments' options
 	id       ConnID
 	err      error
 	listener *Listener // while accepted by a listener but not yet handed out
@@ -164,6 +165,7 @@ func newConnNormalized(now time.Time, cfg *Config, id ConnID, hooks Hooks) (*Con
 		hooks = NopHooks{}
 	}
 	c := &Conn{cfg: cfg, hooks: hooks, id: id, noDelay: cfg.NoDelay, keepalive: cfg.Keepalive}
+	c.sizer, _ = hooks.(DataOptionSizer)
 	c.base = now.Add(-1) // now is 1: times are positive, 0 means unset
 	t := c.clock(now)
 	_, tsOff := tupleHash(&cfg.ISNKey, id)
@@ -212,6 +214,10 @@ func (c *Conn) IRS() uint32 { return c.irs }
 // ReadSeq is the sequence number of the next byte Read returns. The MPTCP
 // layer maps it to the data sequence space with its DSS mappings.
 func (c *Conn) ReadSeq() uint32 { return c.rcv.readSeq }
+
+// RcvNxt is the next sequence number expected from the peer (RCV.NXT),
+// the acknowledgment number of the next segment sent.
+func (c *Conn) RcvNxt() uint32 { return c.rcvNxt }
 
 // WriteSeq is the sequence number the next byte written will get.
 func (c *Conn) WriteSeq() uint32 { return c.snd.end() }

@@ -70,6 +70,17 @@ type Hooks interface {
 	SegmentProcessed(seg *Segment, st State)
 }
 
+// DataOptionSizer may be implemented by Hooks that add fewer options to
+// some data segments than Config.OptionReserve keeps free on all of them.
+// Before it sizes a new data segment, the engine passes what OutInfo will
+// say of it (Kind, HasChunk, ChunkID, ChunkOffset, ChunkLen); the answer,
+// at most OptionReserve, is the option space kept free on that segment,
+// whose payload grows by the rest. WriteOptions is then given the space
+// actually left, as always. Retransmissions keep the original sizes.
+type DataOptionSizer interface {
+	DataOptionSpace(info OutInfo) int
+}
+
 // NopHooks implements Hooks and does nothing; embed it to implement only
 // some of the methods.
 type NopHooks struct{}

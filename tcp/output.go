@@ -283,11 +283,16 @@ func (c *Conn) newData(now int64, buf []byte, seg *Segment) bool {
 	size := 0
 	if unsent > 0 {
 		winLeft := c.sndWindowLeft()
-		size = min(unsent, mss, winLeft)
+		chunkLeft := unsent
 		if len(c.snd.chunks) > c.snd.chunkHead {
-			_, limit, _ := c.snd.chunkAt(seq)
-			size = min(size, int(limit-seq))
+			ch, limit, ok := c.snd.chunkAt(seq)
+			if ok && c.sizer != nil && c.cfg.OptionReserve > 0 {
+				info := OutInfo{Kind: KindData, HasChunk: true, ChunkID: ch.id, ChunkOffset: int(seq - ch.seq), ChunkLen: ch.n}
+				mss += c.cfg.OptionReserve - min(max(c.sizer.DataOptionSpace(info), 0), c.cfg.OptionReserve)
+			}
+			chunkLeft = int(limit - seq)
 		}
+		size = min(unsent, mss, winLeft, chunkLeft)
 		if size <= 0 {
 			return false
 		}

@@ -48,6 +48,11 @@ type flowApp struct {
 
 	err     error
 	samples []int64
+
+	// The sender's subflows over time (series.go).
+	series      []SubflowSeries
+	seriesIdx   map[tcp.ConnID]int
+	lastSampled time.Duration
 }
 
 // flowConn is a connection of either kind: *stack.Conn or *stack.MPConn.
@@ -266,6 +271,7 @@ func (a *flowApp) result(interval time.Duration) FlowResult {
 		Samples:     append([]int64(nil), a.samples...),
 
 		SampleInterval: interval,
+		Series:         a.seriesResult(a.r.Elapsed()),
 	}
 	switch {
 	case a.sndMP != nil:

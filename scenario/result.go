@@ -21,6 +21,8 @@ type Result struct {
 	Flows  []FlowResult
 	Links  []LinkResult
 	Hosts  []HostResult
+	// Marks are the link events applied, in order.
+	Marks []EventMark
 }
 
 // FlowResult is the outcome of one flow.
@@ -60,6 +62,9 @@ type FlowResult struct {
 	// Samples[k] is Received at (k+1)·SampleInterval.
 	Samples        []int64
 	SampleInterval time.Duration
+	// Series holds the sender's subflows (its connection, for a TCP
+	// flow) over time, sampled with Samples, in the order they appeared.
+	Series []SubflowSeries
 }
 
 // Exact reports whether the flow delivered exactly what was sent, in

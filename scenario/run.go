@@ -23,6 +23,7 @@ type Runner struct {
 	stacks map[string]*stack.Stack
 	flows  []*flowApp
 	buf    []byte // the receivers' read buffer
+	marks  []EventMark
 }
 
 // Run runs a scenario until every flow has finished or its Limit, and
@@ -95,6 +96,7 @@ func Start(s *Scenario) (*Runner, error) {
 		for _, a := range r.flows {
 			a.samples = append(a.samples, a.received)
 		}
+		r.sampleSeries()
 		sampler.Reset(interval)
 	})
 	return r, nil
@@ -142,6 +144,7 @@ func (r *Runner) offset(t time.Time) time.Duration { return t.Sub(r.net.Start())
 func (r *Runner) apply(e Event) {
 	i := slices.IndexFunc(r.spec.Links, func(l Link) bool { return l.Name == e.Link })
 	l := r.top.links[i]
+	r.markEvent(e)
 	switch e.Kind {
 	case LinkDown:
 		l.SetUp(false)
@@ -217,6 +220,7 @@ func (r *Runner) Result() *Result {
 	for _, a := range r.flows {
 		res.Flows = append(res.Flows, a.result(interval))
 	}
+	res.Marks = append([]EventMark(nil), r.marks...)
 	for i, l := range r.spec.Links {
 		sl := r.top.links[i]
 		res.Links = append(res.Links,

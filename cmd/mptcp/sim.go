@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gomptcp/mptcp/cc"
+	"github.com/gomptcp/mptcp/internal/plot"
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/scenario"
@@ -19,7 +20,7 @@ func init() {
 	register(&command{
 		name: "sim",
 		usage: "--path RATE,DELAY[,loss=P][,queue=N][,jitter=D] [--path …] [--bytes N | --duration D] [--cc NAME] [--scheduler NAME] " +
-			"[--pm paths|single|ndiffports=N] [--checksum] [--event \"5s p1 down\"] [--tcp-flows N] [--seed S] [--json]",
+			"[--pm paths|single|ndiffports=N] [--checksum] [--event \"5s p1 down\"] [--tcp-flows N] [--seed S] [--plot FILE.png|FILE.svg] [--json]",
 		short: "run an MPTCP transfer over simulated paths and report goodput, subflows, reinjections, stalls and fairness",
 		run:   runSim,
 	})
@@ -172,11 +173,16 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	tcpFlows := fs.Int("tcp-flows", 0, "competing TCP flows over the first path")
 	seed := fs.Uint64("seed", 1, "seed of the simulation")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
+	var plots listFlag
+	fs.Var(&plots, "plot", "draw each subflow's throughput, congestion window and RTT over time, the --event times marked, to `FILE` (.png or .svg; repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkPlotFiles(plots); err != nil {
+		return err
 	}
 	if len(paths) == 0 {
 		return usageError("at least one --path is needed")
@@ -255,6 +261,12 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(plots) > 0 {
+		title := fmt.Sprintf("mptcp sim: paths %s; cc %s, scheduler %s, pm %s", strings.Join(paths, " | "), *ccName, *schedName, *pm)
+		if err := writePlots(simFigure(title, res, nil, 100*time.Millisecond), plots); err != nil {
+			return err
+		}
+	}
 	var out []simResult
 	var goodputs []float64
 	for i := range res.Flows {
@@ -313,6 +325,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "\nJain's fairness index over the flows' goodputs: %.3f\n", fairness(goodputs))
 	}
 	fmt.Fprintf(stdout, "\n%s", res.LinkTable().String())
+	if len(plots) > 0 {
+		fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(plots, ", "))
+	}
 	return nil
 }
 
@@ -321,4 +336,101 @@ func fairness(x []float64) float64 {
 		return 0
 	}
 	return scenario.JainIndex(x...)
+}
+
+// checkPlotFiles checks the --plot files' extensions before a run.
+func checkPlotFiles(files []string) error {
+	for _, f := range files {
+		if _, err := plot.FormatOf(f); err != nil {
+			return usageError("--plot: %v", err)
+		}
+	}
+	return nil
+}
+
+// writePlots renders fig to each file.
+func writePlots(fig *plot.Figure, files []string) error {
+	for _, f := range files {
+		if err := fig.WriteFile(f); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	return nil
+}
+
+// simFigure draws a scenario's result: the panels of plot.SubflowPanels
+// with a series per subflow (per TCP connection), named after its link
+// (renamed by rename, when it has the link) and its flow when there are
+// several, and each MPTCP flow's goodput at the receiver, dashed, in the
+// throughput panel; the link events are marked. Throughput is averaged
+// over window.
+func simFigure(title string, res *scenario.Result, rename map[string]string, window time.Duration) *plot.Figure {
+	linkName := func(l string) string {
+		if n, ok := rename[l]; ok {
+			return n
+		}
+		return l
+	}
+	var subs []plot.Subflow
+	var totals []plot.Series
+	for i := range res.Flows {
+		f := &res.Flows[i]
+		if f.SenderMPTCP == nil {
+			// A TCP flow: its connection, named after the flow.
+			for _, sr := range f.Series {
+				subs = append(subs, plotSubflow(f.Name, f, &sr))
+			}
+			continue
+		}
+		prefix, total := "", "MPTCP goodput"
+		if len(res.Flows) > 1 {
+			prefix, total = f.Name+" ", f.Name+" goodput"
+		}
+		seen := map[string]int{}
+		for _, sr := range f.Series {
+			name := linkName(sr.Link)
+			if seen[sr.Link]++; seen[sr.Link] > 1 {
+				name = fmt.Sprintf("%s #%d", name, seen[sr.Link])
+			}
+			subs = append(subs, plotSubflow(prefix+name, f, &sr))
+		}
+		totals = append(totals, goodputSeries(total, f, window))
+	}
+	fig := &plot.Figure{Title: title, Panels: plot.SubflowPanels(subs, window)}
+	fig.Panels[0].Series = append(fig.Panels[0].Series, totals...)
+	for _, m := range res.Marks {
+		label := m.Label()
+		if l, rest, ok := strings.Cut(label, " "); ok {
+			label = linkName(l) + " " + rest
+		}
+		fig.Events = append(fig.Events, plot.Event{T: m.At, Label: label})
+	}
+	return fig
+}
+
+// plotSubflow converts a subflow's series. A subflow first seen after the
+// start of the run had acknowledged nothing at the sample before (it did
+// not exist yet): its counter starts there, so that its first bytes
+// count in its throughput.
+func plotSubflow(name string, f *scenario.FlowResult, sr *scenario.SubflowSeries) plot.Subflow {
+	sf := plot.Subflow{Name: name}
+	if len(sr.Samples) > 0 && f.SampleInterval > 0 {
+		first := sr.Samples[0].At
+		sf.Samples = append(sf.Samples, plot.Sample{T: (first - 1) / f.SampleInterval * f.SampleInterval})
+	}
+	for _, x := range sr.Samples {
+		sf.Samples = append(sf.Samples, plot.Sample{T: x.At, Sent: x.Acked, Cwnd: x.Cwnd, RTT: x.SRTT})
+	}
+	return sf
+}
+
+// goodputSeries is the rate at which f's receiver read, dashed.
+func goodputSeries(name string, f *scenario.FlowResult, window time.Duration) plot.Series {
+	pts := []plot.Point{{}}
+	for k, v := range f.Samples {
+		pts = append(pts, plot.Point{T: time.Duration(k+1) * f.SampleInterval, V: float64(v)})
+	}
+	s := plot.Rate(name, pts, window)
+	s.Dashed = true
+	return s
 }

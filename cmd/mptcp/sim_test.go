@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,10 +135,64 @@ func TestSimBadArgs(t *testing.T) {
 		{}, {"--path", "bad"}, {"--path", "1M,1ms", "--cc", "nope"}, {"--path", "1M,1ms", "--pm", "mesh"},
 		{"--path", "1M,1ms", "--pm", "ndiffports=0"}, {"--path", "1M,1ms", "--event", "1s p2 down"},
 		{"--path", "1M,1ms", "--tcp-flows", "-1"}, {"--path", "1M,1ms", "--scheduler", "fastest"}, {"--path", "1M,1ms", "--bytes", "-5"}, {"--path", "1M,1ms", "extra"},
+		{"--path", "1M,1ms", "--plot", "run.pdf"}, {"--path", "1M,1ms", "--plot", "run"},
 	} {
 		var out, errb bytes.Buffer
 		if err := runSim(args, &out, &errb); !errors.Is(err, errUsage) {
 			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestSimPlot: --plot draws every subflow of the MPTCP flow and the
+// competing TCP flow, the MPTCP goodput and the events, to PNG and SVG.
+func TestSimPlot(t *testing.T) {
+	if raceEnabled {
+		t.Skip("long single-goroutine simulations: run without -race")
+	}
+	dir := t.TempDir()
+	pngPath, svgPath := filepath.Join(dir, "sim.PNG"), filepath.Join(dir, "sim.svg")
+	var out, errb bytes.Buffer
+	args := []string{"--path", "20M,10ms", "--path", "10M,20ms", "--bytes", "3000000", "--tcp-flows", "1",
+		"--event", "500ms p2 down", "--event", "1s p2 up", "--plot", pngPath, "--plot", svgPath}
+	if err := runSim(args, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "wrote "+pngPath+", "+svgPath) {
+		t.Errorf("output does not name the plots:\n%s", out.String())
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("--plot PNG: %v", err)
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xmlWellFormed(svg); err != nil {
+		t.Errorf("--plot SVG: %v", err)
+	}
+	for _, want := range []string{"mptcp p1", "mptcp p2", "tcp1", "mptcp goodput", "p2 down", "p2 up", "time (s)"} {
+		if !bytes.Contains(svg, []byte(">"+want+"<")) {
+			t.Errorf("the SVG has no text %q", want)
+		}
+	}
+	// One flow: subflows named after their paths alone, numbered when
+	// they share one.
+	out.Reset()
+	if err := runSim([]string{"--path", "20M,5ms", "--bytes", "500000", "--pm", "ndiffports=2", "--plot", svgPath}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if svg, err = os.ReadFile(svgPath); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"p1", "p1 #2", "MPTCP goodput"} {
+		if !bytes.Contains(svg, []byte(">"+want+"<")) {
+			t.Errorf("ndiffports: the SVG has no text %q", want)
 		}
 	}
 }

@@ -70,6 +70,9 @@ flags (both commands):
         NAME stops carrying packets both ways, or carries them again (neither
         stack is told: as when a link further away fails); repeatable
   --pcap FILE              record every packet of every device to FILE (pcap, raw IP)
+  --plot FILE              draw every subflow's throughput each way, congestion window
+        and RTT, sampled every 100 ms, with the --event times marked, to FILE
+        (.png or .svg); repeatable
   --json                   print events and summaries on stderr as JSON lines
   --chunk N                write at most N bytes per call (default 32k)
   --delay D                wait D after the connection is established before sending
@@ -144,6 +147,7 @@ type transferCmd struct {
 	impairs    map[string]impair.Config
 	linkEvents []transferLinkEvent
 	pcap       string
+	plots      []string
 
 	sendFile    string // "" if unset; "-" is standard input
 	sendBytes   int64  // -1 if unset
@@ -609,6 +613,7 @@ func transferFlags(fs *flag.FlagSet, c *transferCmd, raw *transferRaw) {
 	fs.Var(transferList{&raw.impairs}, "impair", "")
 	fs.Var(transferList{&raw.events}, "event", "")
 	fs.StringVar(&c.pcap, "pcap", "", "")
+	fs.Var(transferList{&c.plots}, "plot", "")
 	fs.BoolVar(&c.json, "json", false, "")
 	c.chunk = transferDefaultChunk
 	fs.Var(transferSize{&c.chunk}, "chunk", "")
@@ -850,7 +855,7 @@ func (c *transferCmd) checkData() error {
 	if c.fastclose && c.expectReset {
 		return usageError("--fastclose and --expect-reset are mutually exclusive")
 	}
-	return nil
+	return checkPlotFiles(c.plots)
 }
 
 // ownsAddr reports whether a is one of our addresses on the TUN devices.

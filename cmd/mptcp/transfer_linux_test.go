@@ -21,9 +21,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomptcp/mptcp"
+	"github.com/gomptcp/mptcp/internal/plot"
 	"github.com/gomptcp/mptcp/interop"
 	"github.com/gomptcp/mptcp/interop/payload"
 	"github.com/gomptcp/mptcp/kernel/kerneltest"
+	"github.com/gomptcp/mptcp/link/tun"
+	"github.com/gomptcp/mptcp/tcp"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a poller.
@@ -365,15 +369,16 @@ func TestTransferAttach(t *testing.T) {
 // TestTransferPathDown: connect over two rate-limited devices (--impair)
 // with a second subflow; --event takes the second device down in the
 // middle of the transfer and the transfer completes over the first. The
-// second subflow is in the summary.
+// second subflow is in the summary, and in the --plot with the event.
 func TestTransferPathDown(t *testing.T) {
 	tn := newTransferNetns(t, 2)
 	ln := tn.ns.ListenMPTCP(t, netip.AddrPortFrom(netip.IPv4Unspecified(), 7003))
 	const up, down = 4 << 20, 1 << 20
 	res := acceptOne(ln, down, 2, 1, 0)
 	var stdout, stderr bytes.Buffer
+	plotPath := filepath.Join(t.TempDir(), "pathdown.svg")
 	args := append([]string{"connect", netip.AddrPortFrom(tn.kern[0], 7003).String()}, tn.args()...)
-	args = append(args, "--endpoint", tn.ours[1].String()+",subflow", "--json", "--timeout", "30s",
+	args = append(args, "--endpoint", tn.ours[1].String()+",subflow", "--json", "--timeout", "30s", "--plot", plotPath,
 		"--impair", tn.names[0]+":rate=50mbit,delay=1ms", "--impair", tn.names[1]+":rate=50mbit,delay=1ms",
 		"--event", "200ms:"+tn.names[1]+":down",
 		"--send-bytes", fmt.Sprint(up), "--expect-bytes", fmt.Sprint(down), "--peer-seed", "2")
@@ -401,6 +406,79 @@ func TestTransferPathDown(t *testing.T) {
 	}
 	if ev := jsonLines[linkLine](t, stderr.String(), "link"); len(ev) != 1 || ev[0].Device != tn.names[1] || ev[0].Up || ev[0].At != 0.2 {
 		t.Errorf("link events %+v", ev)
+	}
+	svg, err := os.ReadFile(plotPath)
+	if err != nil {
+		t.Fatalf("--plot: %v", err)
+	}
+	for _, want := range []string{tn.names[0], tn.names[1], tn.names[1] + " down", plot.TitleSent, plot.TitleReceived, plot.TitleRTT} {
+		if !bytes.Contains(svg, []byte(">"+want+"<")) {
+			t.Errorf("--plot: the SVG has no text %q", want)
+		}
+	}
+}
+
+// TestTransferPlotRecorder: the --plot recorder names subflows after
+// their device, starts the counters of a subflow that appears later at
+// the previous sample, keeps one sample per instant, and marks events;
+// a bad --plot file is a usage error.
+func TestTransferPlotRecorder(t *testing.T) {
+	devs := []tun.DeviceConfig{
+		{Name: "wlan", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.2/24")}},
+		{Name: "lte", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.2/24")}},
+	}
+	p := newTransferPlot(devs)
+	var now time.Duration
+	calls := 0
+	p.now = func() time.Time { calls++; return p.start.Add(now) }
+	id := func(local string, port uint16) tcp.ConnID {
+		return tcp.ConnID{Local: netip.AddrPortFrom(netip.MustParseAddr(local), port), Remote: netip.MustParseAddrPort("10.0.1.1:7000")}
+	}
+	a, b, c, d := id("10.0.1.2", 40000), id("10.0.2.2", 40001), id("10.0.1.2", 40002), id("192.0.2.7", 40003)
+	now = 100 * time.Millisecond
+	p.add(a, tcp.Info{BytesAcked: 1000, Cwnd: 14600, RTT: 20 * time.Millisecond})
+	now = 200 * time.Millisecond
+	p.addMPTCP(mptcp.Info{Subflow: []mptcp.SubflowInfo{
+		{ID: a, TCP: tcp.Info{BytesAcked: 126000, Cwnd: 29200, RTT: 21 * time.Millisecond}},
+		{ID: b, TCP: tcp.Info{BytesAcked: 62500, BytesReceived: 10, Cwnd: 14600}},
+		{ID: c},
+	}})
+	if calls != 2 {
+		t.Errorf("the clock was read %d times for two samplings: the subflows of one sampling must share a time", calls)
+	}
+	p.add(d, tcp.Info{})
+	p.add(a, tcp.Info{BytesAcked: 127000, Cwnd: 29200, RTT: 21 * time.Millisecond}) // same instant: replaces
+	p.event(transferLinkEvent{at: 150 * time.Millisecond, dev: "lte"})
+	var nilPlot *transferPlot
+	nilPlot.add(a, tcp.Info{})
+	nilPlot.event(transferLinkEvent{})
+
+	fig := p.figure("title")
+	sent := fig.Panels[0]
+	if sent.Title != plot.TitleSent || fig.Panels[1].Title != plot.TitleReceived {
+		t.Fatalf("panels %q, %q", sent.Title, fig.Panels[1].Title)
+	}
+	var names []string
+	for _, s := range sent.Series {
+		names = append(names, s.Name)
+	}
+	if got, want := strings.Join(names, ","), "wlan,lte,wlan #2,192.0.2.7"; got != want {
+		t.Errorf("series %s, want %s", got, want)
+	}
+	// wlan: 126 000 bytes in 100 ms; lte: its 62 500 bytes since the
+	// previous sample, at 100 ms.
+	if pts := sent.Series[0].Points; len(pts) != 1 || pts[0].T != 200*time.Millisecond || pts[0].V != 10.08 {
+		t.Errorf("wlan %+v, want 10.08 Mbit/s at 200ms", pts)
+	}
+	if pts := sent.Series[1].Points; len(pts) != 1 || pts[0].V != 5 {
+		t.Errorf("lte %+v, want 5 Mbit/s", pts)
+	}
+	if len(fig.Events) != 1 || fig.Events[0].Label != "lte down" || fig.Events[0].T != 150*time.Millisecond {
+		t.Errorf("events %+v", fig.Events)
+	}
+	var out, errb bytes.Buffer
+	if err := runTransferConnect([]string{"10.0.1.1:7000", "--tun", "wlan=10.0.1.2/24", "--plot", "x.gif"}, &out, &errb); !errors.Is(err, errUsage) {
+		t.Errorf("--plot x.gif: %v, want a usage error", err)
 	}
 }
 

@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gomptcp/mptcp"
+	"github.com/gomptcp/mptcp/internal/plot"
 	"github.com/gomptcp/mptcp/interop/payload"
 	"github.com/gomptcp/mptcp/link"
 	"github.com/gomptcp/mptcp/link/impair"
@@ -68,6 +70,7 @@ type transferHost struct {
 	pcapBuf   *bufio.Writer
 	tap       *pcap.Tap
 	timers    []*time.Timer
+	plot      *transferPlot // --plot
 }
 
 // transferTap lets one pcap.Tap, and so one capture file, see the
@@ -208,6 +211,10 @@ func (c *transferCmd) openHost(rep *transferReporter) (h *transferHost, err erro
 	if err := h.ts.Start(st); err != nil {
 		return h, err
 	}
+	if len(c.plots) > 0 {
+		// Time on the plot runs from here, as for --event.
+		h.plot = newTransferPlot(c.tuns)
+	}
 	for _, e := range c.linkEvents {
 		h.timers = append(h.timers, time.AfterFunc(e.at, func() {
 			pair := h.impairers[e.dev]
@@ -217,6 +224,7 @@ func (c *transferCmd) openHost(rep *transferReporter) (h *transferHost, err erro
 				}
 			}) == nil {
 				rep.linkEvent(e)
+				h.plot.event(e)
 			}
 		}))
 	}
@@ -394,9 +402,18 @@ func (c *transferCmd) run(ctx context.Context, rep *transferReporter, stdout io.
 		}
 	}()
 	if c.role == "connect" {
-		return c.runConnect(ctx, h, rep, d)
+		err = c.runConnect(ctx, h, rep, d)
+	} else {
+		err = c.runListen(ctx, h, rep, d)
 	}
-	return c.runListen(ctx, h, rep, d)
+	if h.plot != nil {
+		if perr := writePlots(h.plot.figure(c.plotTitle()), c.plots); perr != nil {
+			err = errors.Join(err, perr)
+		} else {
+			rep.plots(c.plots)
+		}
+	}
+	return err
 }
 
 // resolve returns the address to connect to: the one given, or the first
@@ -662,6 +679,17 @@ func (r *transferReporter) linkEvent(e transferLinkEvent) {
 	r.text("%s %s at %v", e.dev, state, e.at)
 }
 
+func (r *transferReporter) plots(files []string) {
+	if r.json {
+		r.emit(struct {
+			Event string   `json:"event"`
+			Files []string `json:"files"`
+		}{"plot", files})
+		return
+	}
+	r.text("plot written to %s", strings.Join(files, ", "))
+}
+
 func (r *transferReporter) summary(s *transferSummary) {
 	if r.json {
 		r.emit(s)
@@ -826,15 +854,13 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 	}()
 	sampled := make(chan struct{})
 	samplerStop := make(chan struct{})
-	if mc != nil {
+	if mc != nil || h.plot != nil {
 		go func() {
 			defer close(sampled)
 			t := time.NewTicker(transferSampleEvery)
 			defer t.Stop()
 			for {
-				if in, err := mc.Info(); err == nil {
-					subs.add(in)
-				}
+				sampleTransfer(conn, mc, &subs, h.plot)
 				select {
 				case <-samplerStop:
 					return
@@ -889,6 +915,7 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 			s.Fallback = mc.Fallback()
 			if in, err := mc.Info(); err == nil {
 				subs.add(in)
+				h.plot.addMPTCP(in)
 				s.Token, s.Checksum = in.Token, in.CsumEnabled
 				if in.Flags&meta.InfoFlagFallback != 0 {
 					s.Fallback = true
@@ -900,6 +927,7 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 		s.Subflows = []transferSubflow{}
 		if sc, ok := conn.(*socket.Conn); ok {
 			if in, err := sc.Info(); err == nil {
+				h.plot.add(transferConnID(conn), in)
 				sf := newTransferSubflow(mptcp.SubflowInfo{TCP: in})
 				sf.Local, sf.Remote = s.Local, s.Remote
 				s.Subflows = append(s.Subflows, sf)
@@ -979,4 +1007,164 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 	}
 	s.DurationS = time.Since(start).Seconds()
 	return s
+}
+
+// sampleTransfer records conn's subflows: in subs (for an MPTCP
+// connection) and in p (for --plot; nil for none).
+func sampleTransfer(conn net.Conn, mc *mptcp.Conn, subs *subflowLog, p *transferPlot) {
+	if mc != nil {
+		if in, err := mc.Info(); err == nil {
+			subs.add(in)
+			p.addMPTCP(in)
+		}
+		return
+	}
+	if sc, ok := conn.(*socket.Conn); ok && p != nil {
+		if in, err := sc.Info(); err == nil {
+			p.add(transferConnID(conn), in)
+		}
+	}
+}
+
+// transferConnID is the 4-tuple of a plain TCP connection.
+func transferConnID(conn net.Conn) tcp.ConnID {
+	ap := func(a net.Addr) netip.AddrPort {
+		if ta, ok := a.(*net.TCPAddr); ok {
+			return ta.AddrPort()
+		}
+		p, _ := netip.ParseAddrPort(a.String())
+		return p
+	}
+	return tcp.ConnID{Local: ap(conn.LocalAddr()), Remote: ap(conn.RemoteAddr())}
+}
+
+// transferPlot records, for --plot, the subflows of every connection (the
+// connection itself for plain TCP) by 4-tuple in order of appearance, and
+// the --event changes, with times from its creation. A nil
+// *transferPlot records nothing.
+type transferPlot struct {
+	mu    sync.Mutex
+	start time.Time
+	now   func() time.Time
+	devs  []tun.DeviceConfig
+	order []tcp.ConnID
+	subs  map[tcp.ConnID]*plot.Subflow
+	names map[string]int // subflows named after each device so far
+	// cur is the time of the latest sample, prev that of the one before
+	// (when hasPrev).
+	cur, prev time.Duration
+	hasPrev   bool
+	events    []plot.Event
+}
+
+func newTransferPlot(devs []tun.DeviceConfig) *transferPlot {
+	return &transferPlot{start: time.Now(), now: time.Now, devs: devs, subs: map[tcp.ConnID]*plot.Subflow{}, names: map[string]int{}}
+}
+
+// addMPTCP records the subflows of an MPTCP connection, at one time.
+func (p *transferPlot) addMPTCP(in mptcp.Info) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := p.now().Sub(p.start)
+	for _, sf := range in.Subflow {
+		p.addAt(at, sf.ID, sf.TCP)
+	}
+}
+
+// add records one connection.
+func (p *transferPlot) add(id tcp.ConnID, in tcp.Info) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.addAt(p.now().Sub(p.start), id, in)
+}
+
+// addAt records one subflow at time at. One first seen had sent and
+// received nothing at the previous sample (it did not exist): its
+// counters start there.
+func (p *transferPlot) addAt(at time.Duration, id tcp.ConnID, in tcp.Info) {
+	if at > p.cur {
+		p.prev, p.cur, p.hasPrev = p.cur, at, len(p.order) > 0
+	}
+	sf, ok := p.subs[id]
+	if !ok {
+		sf = &plot.Subflow{Name: p.name(id)}
+		if p.hasPrev && p.prev < at {
+			sf.Samples = append(sf.Samples, plot.Sample{T: p.prev})
+		}
+		p.subs[id] = sf
+		p.order = append(p.order, id)
+	}
+	if n := len(sf.Samples); n > 0 && sf.Samples[n-1].T >= at {
+		sf.Samples = sf.Samples[:n-1] // the same instant, newer counters
+	}
+	sf.Samples = append(sf.Samples, plot.Sample{T: at, Sent: in.BytesAcked, Received: in.BytesReceived, Cwnd: in.Cwnd, RTT: in.RTT})
+}
+
+// name names a subflow after the device of its local address ("gmt0",
+// then "gmt0 #2", …), or after the address.
+func (p *transferPlot) name(id tcp.ConnID) string {
+	base := id.Local.Addr().String()
+	for _, d := range p.devs {
+		for _, a := range d.Addrs {
+			if a.Addr() == id.Local.Addr() {
+				base = d.Name
+			}
+		}
+	}
+	if p.names[base]++; p.names[base] > 1 {
+		return fmt.Sprintf("%s #%d", base, p.names[base])
+	}
+	return base
+}
+
+// event records an --event as it was applied.
+func (p *transferPlot) event(e transferLinkEvent) {
+	if p == nil {
+		return
+	}
+	state := "down"
+	if e.up {
+		state = "up"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, plot.Event{T: e.at, Label: e.dev + " " + state})
+}
+
+// figure draws what was recorded; throughput is averaged over two
+// samples.
+func (p *transferPlot) figure(title string) *plot.Figure {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	subs := make([]plot.Subflow, 0, len(p.order))
+	for _, id := range p.order {
+		subs = append(subs, *p.subs[id])
+	}
+	return &plot.Figure{Title: title, Panels: plot.SubflowPanels(subs, 2*transferSampleEvery), Events: slices.Clone(p.events)}
+}
+
+// plotTitle describes the command on its plot.
+func (c *transferCmd) plotTitle() string {
+	var devs []string
+	for _, d := range c.tuns {
+		devs = append(devs, d.Name)
+	}
+	what := "mptcp connect " + net.JoinHostPort(c.host, strconv.Itoa(int(c.port)))
+	if c.role == "listen" {
+		what = "mptcp listen " + c.listen.String()
+		if !c.listen.Addr().IsValid() {
+			what = fmt.Sprintf("mptcp listen :%d", c.listen.Port())
+		}
+	}
+	proto := "MPTCP"
+	if !c.mptcp {
+		proto = "TCP"
+	}
+	return fmt.Sprintf("%s (%s, gomptcp on %s)", what, proto, strings.Join(devs, ", "))
 }

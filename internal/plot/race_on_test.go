@@ -1,0 +1,5 @@
+//go:build race
+
+package plot
+
+const raceEnabled = true

@@ -56,8 +56,6 @@
 // same MPTCP options as package trace. BenchmarkTransfer measures the
 // goodput of 20 MiB one-way transfers over one and two paths.
 //
-// Cases that fail because of known bugs are kept and skipped with the
-// symptom and its evidence (skipKnown); -interop.known runs them.
 // -interop.pcap DIR keeps every case's capture; otherwise a failing case
 // logs the notable segments of its capture (handshakes, DATA_FINs,
 // resets, options other than plain DSS).

@@ -136,7 +136,7 @@ func TestLinuxAnnounces(t *testing.T) {
 func TestWeAnnounce(t *testing.T) {
 	t.Parallel()
 	bothWays(t, func(t *testing.T, linuxDials bool) {
-		s := spec{linuxDials: linuxDials, paths: 2, up: scaled(2 << 20), down: scaled(2 << 20),
+		s := spec{linuxDials: linuxDials, paths: 2, up: scaled(6 << 20), down: scaled(6 << 20),
 			subflows: 2, impair: paced(2), peerHold: 200 * time.Millisecond}
 		_, a := PathAddrs(1, false)
 		s.ours.Endpoints = []mptcp.Endpoint{{Addr: a, Flags: mptcp.FlagSignal}}
@@ -601,22 +601,20 @@ func TestDataFINAfterQueuedData(t *testing.T) {
 	}
 }
 
-// TestChecksumTwoSubflows: DSS checksums on two subflows, 3 MiB each way,
+// TestChecksumTwoSubflows: DSS checksums on two subflows, 12 MiB each way,
 // the kernel closing as soon as its data is written: then Linux sends the
 // rest of its last mapping with the DATA_FIN folded in (the same DSN and
 // subflow sequence number, the Data-Level Length one more and the checksum
 // recomputed), which is the same mapping (RFC 8684 §3.3.1, §3.3.3), not a
 // conflicting one.
 func TestChecksumTwoSubflows(t *testing.T) {
-	skipKnown(t, "flaky on a loaded machine: whether the join completes before Linux has sent its DATA_FIN "+
-		"(after which Linux refuses to complete joins, MPJoinRejected) depends on timing; the pacing does not "+
-		"always win")
 	t.Parallel()
 	bothWays(t, func(t *testing.T, linuxDials bool) {
-		// Paced paths give the join time to complete before the kernel
-		// has sent everything: Linux refuses to complete a join once it
-		// has sent its DATA_FIN.
-		s := spec{linuxDials: linuxDials, paths: 2, up: 3 << 20, down: 3 << 20, snaplen: -1, subflows: 2, impair: paced(2)}
+		// Paced paths and enough data give the join time to complete
+		// before the kernel has sent everything, however loaded the
+		// machine: Linux refuses to complete a join once it has sent
+		// its DATA_FIN (MPJoinRejected).
+		s := spec{linuxDials: linuxDials, paths: 2, up: scaled(12 << 20), down: scaled(12 << 20), snaplen: -1, subflows: 2, impair: paced(2)}
 		s.ours.Checksum = true
 		s.ours.Endpoints, s.endpoints = subflowEndpoints(2, false, linuxDials)
 		o := run(t, s)

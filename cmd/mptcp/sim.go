@@ -83,7 +83,12 @@ func parsePath(spec string) (impair.Config, error) {
 	return c, nil
 }
 
+// parseRate parses a rate in bit/s: a number with k, M or G, or with tc's
+// units as --impair takes them (20mbit, 2.5mbps).
 func parseRate(s string) (int64, error) {
+	if v, err := parseTransferRate(s); err == nil {
+		return v, nil
+	}
 	mult := 1.0
 	switch {
 	case strings.HasSuffix(s, "k"):
@@ -95,7 +100,7 @@ func parseRate(s string) (int64, error) {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || v < 0 || v*mult > 1e12 {
-		return 0, fmt.Errorf("bad rate %q (bit/s, with k, M or G)", s)
+		return 0, fmt.Errorf("bad rate %q (bit/s, with k, M or G, or tc's units: 20mbit)", s)
 	}
 	return int64(v * mult), nil
 }

@@ -196,3 +196,27 @@ func TestSimPlot(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRate: --path takes k/M/G suffixes and tc's units alike.
+func TestParseRate(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"50M", 50_000_000, true},
+		{"1.5G", 1_500_000_000, true},
+		{"800k", 800_000, true},
+		{"20mbit", 20_000_000, true},
+		{"2mbps", 16_000_000, true},
+		{"9600", 9600, true},
+		{"fast", 0, false},
+		{"-5M", 0, false},
+		{"20mbitx", 0, false},
+	} {
+		got, err := parseRate(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseRate(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

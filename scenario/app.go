@@ -26,7 +26,10 @@ type flowApp struct {
 	sendSt *stack.Stack
 	recvSt *stack.Stack
 
-	// Sender.
+	// The connecting side's MPTCP connection (it opens the subflows).
+	dialMP *stack.MPConn
+
+	// Sender (the connecting side, or the accepting one for a Download).
 	snd         flowConn
 	sndMP       *stack.MPConn // snd, for an MPTCP flow
 	subflowErrs int           // subflows that could not be opened
@@ -84,9 +87,13 @@ func (a *flowApp) listen() error {
 	if a.spec.MPTCP {
 		return a.listenMPTCP()
 	}
+	onEvent := a.receiverEvent
+	if a.spec.Download {
+		onEvent = a.senderEvent
+	}
 	_, err := a.recvSt.Listen(a.dst, &stack.ListenOptions{
 		Config:   &a.cfg,
-		OnEvent:  a.receiverEvent,
+		OnEvent:  onEvent,
 		OnAccept: a.accept,
 	})
 	return err
@@ -98,16 +105,24 @@ func (a *flowApp) dial(now time.Time) {
 		a.dialMPTCP(now)
 		return
 	}
+	onEvent := a.senderEvent
+	if a.spec.Download {
+		onEvent = a.receiverEvent
+	}
 	c, err := a.sendSt.Dial(now, a.dst, &stack.DialOptions{
 		Local:   netip.AddrPortFrom(a.src, 0),
 		Config:  &a.cfg,
-		OnEvent: a.senderEvent,
+		OnEvent: onEvent,
 	})
 	if err != nil {
 		a.fail(err)
 		return
 	}
-	a.snd = c
+	if a.spec.Download {
+		a.rcv = c
+	} else {
+		a.snd = c
+	}
 }
 
 func (a *flowApp) fail(err error) {
@@ -121,6 +136,12 @@ func (a *flowApp) fail(err error) {
 func (a *flowApp) finished() bool { return a.done || a.err != nil }
 
 func (a *flowApp) senderEvent(now time.Time, c *stack.Conn, ev tcp.Event) {
+	if a.snd == nil {
+		a.snd = c // an accepted sender: events flow from the SYN on
+	}
+	if flowConn(c) != a.snd {
+		return
+	}
 	switch ev.Kind {
 	case tcp.EventEstablished:
 		a.onEstablished(now)
@@ -181,23 +202,27 @@ func (a *flowApp) stop(now time.Time) {
 }
 
 func (a *flowApp) accept(now time.Time, l *stack.Listener) {
+	slot := &a.rcv
+	if a.spec.Download {
+		slot = &a.snd
+	}
 	for {
 		c, ok := l.Accept()
 		if !ok {
 			return
 		}
-		if a.rcv == nil {
-			a.rcv = c
+		if *slot == nil {
+			*slot = c
 			continue
 		}
-		if flowConn(c) != a.rcv {
+		if flowConn(c) != *slot {
 			a.fail(errExtraConn)
 			c.Abort(now)
 		}
 	}
 }
 
-var errExtraConn = errors.New("scenario: the receiver got a second connection")
+var errExtraConn = errors.New("scenario: the listener got a second connection")
 
 func (a *flowApp) receiverEvent(now time.Time, c *stack.Conn, ev tcp.Event) {
 	if a.rcv == nil {

@@ -65,7 +65,7 @@ func (r *Runner) HandleEvent(now time.Time, c stack.Controller, ev stack.PMEvent
 		return
 	}
 	for _, a := range r.flows {
-		if a.sndMP == nil || stack.Controller(a.sndMP) != c {
+		if a.dialMP == nil || stack.Controller(a.dialMP) != c {
 			continue
 		}
 		for _, sf := range a.spec.Subflows {
@@ -85,10 +85,14 @@ func (r *Runner) HandleEvent(now time.Time, c stack.Controller, ev stack.PMEvent
 // listenMPTCP opens the receiver's MPTCP listener, on every address of
 // the host: subflows join at the host's other addresses.
 func (a *flowApp) listenMPTCP() error {
+	onEvent := a.mpReceiverEvent
+	if a.spec.Download {
+		onEvent = a.mpSenderEvent
+	}
 	_, err := a.recvSt.ListenMPTCP(a.r.net.Now(), netip.AddrPortFrom(netip.Addr{}, a.dst.Port()), &stack.MPListenOptions{
-		OnEvent:  a.mpReceiverEvent,
+		OnEvent:  onEvent,
 		OnAccept: a.mpAccept,
-		Meta:     func(c *meta.Config) { a.metaConfig(c, false) },
+		Meta:     func(c *meta.Config) { a.metaConfig(c, a.spec.Download) },
 	})
 	return err
 }
@@ -112,19 +116,34 @@ func (a *flowApp) metaConfig(c *meta.Config, sender bool) {
 
 // dialMPTCP connects the sender of an MPTCP flow.
 func (a *flowApp) dialMPTCP(now time.Time) {
+	onEvent := a.mpSenderEvent
+	if a.spec.Download {
+		onEvent = a.mpReceiverEvent
+	}
 	c, err := a.sendSt.DialMPTCP(now, a.dst, &stack.MPDialOptions{
 		Local:   netip.AddrPortFrom(a.src, 0),
-		OnEvent: a.mpSenderEvent,
-		Meta:    func(c *meta.Config) { a.metaConfig(c, true) },
+		OnEvent: onEvent,
+		Meta:    func(c *meta.Config) { a.metaConfig(c, !a.spec.Download) },
 	})
 	if err != nil {
 		a.fail(err)
 		return
 	}
-	a.snd, a.sndMP = c, c
+	a.dialMP = c
+	if a.spec.Download {
+		a.rcv, a.rcvMP = c, c
+	} else {
+		a.snd, a.sndMP = c, c
+	}
 }
 
-func (a *flowApp) mpSenderEvent(now time.Time, _ *stack.MPConn, ev meta.Event) {
+func (a *flowApp) mpSenderEvent(now time.Time, c *stack.MPConn, ev meta.Event) {
+	if a.snd == nil {
+		a.snd, a.sndMP = c, c // an accepted sender: events flow from the SYN on
+	}
+	if flowConn(c) != a.snd {
+		return
+	}
 	switch ev.Kind {
 	case meta.EventEstablished:
 		a.onEstablished(now)
@@ -141,11 +160,15 @@ func (a *flowApp) mpAccept(now time.Time, l *stack.MPListener) {
 		if !ok {
 			return
 		}
-		if a.rcv == nil {
-			a.rcv, a.rcvMP = c, c
+		conn, mp := &a.rcv, &a.rcvMP
+		if a.spec.Download {
+			conn, mp = &a.snd, &a.sndMP
+		}
+		if *conn == nil {
+			*conn, *mp = c, c
 			continue
 		}
-		if flowConn(c) != a.rcv {
+		if flowConn(c) != *conn {
 			a.fail(errExtraConn)
 			c.Abort(now)
 		}

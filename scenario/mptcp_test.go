@@ -420,3 +420,40 @@ func TestMPTCPManyMappings(t *testing.T) {
 		}
 	}
 }
+
+// TestDownload: with Flow.Download the connecting side receives: over two
+// paths the accepting side's engine sends on both subflows the connecting
+// side opened, and plain TCP works the same way round; every byte is
+// checked at the receiver.
+func TestDownload(t *testing.T) {
+	t.Parallel()
+	s := twoPaths50x30()
+	s.Name, s.Seed = "download", 3
+	mp := scenario.MPTCPFlow("mp", 2, 8<<20)
+	mp.Download = true
+	tc := scenario.Flow{Name: "tcp", From: "client/p2", To: "server/p2", Bytes: 2 << 20, Download: true}
+	s.Flows = []scenario.Flow{mp, tc}
+	r := run(t, &s)
+	for _, f := range r.Flows {
+		if !f.Exact() || f.Err != nil {
+			t.Fatalf("%s: exact %v, error %v\n%s", f.Name, f.Exact(), f.Err, r)
+		}
+	}
+	in, rin := r.Flows[0].SenderMPTCP, r.Flows[0].ReceiverMPTCP
+	if in == nil || rin == nil || len(in.Subflow) != 2 {
+		t.Fatalf("want two subflows on the sending side: %+v", in)
+	}
+	for _, sf := range in.Subflow {
+		if sf.Active || sf.TCP.BytesAcked < 512<<10 {
+			t.Errorf("sender's subflow %v: active %v, %d bytes acknowledged; want passive ones that carried data", sf.ID, sf.Active, sf.TCP.BytesAcked)
+		}
+	}
+	for _, sf := range rin.Subflow {
+		if !sf.Active {
+			t.Errorf("receiver's subflow %v is not the one it opened", sf.ID)
+		}
+	}
+	if r.Flows[1].Sender.BytesAcked < 2<<20 {
+		t.Errorf("tcp download: the accepting side had %d bytes acknowledged", r.Flows[1].Sender.BytesAcked)
+	}
+}

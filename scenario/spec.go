@@ -91,6 +91,11 @@ type Flow struct {
 	// Port is the receiver's listening port (default FirstPort + index).
 	Port uint16
 
+	// Download reverses who sends: From still connects to To (and, for
+	// an MPTCP flow, opens the Subflows), but To sends and From receives,
+	// as a phone downloading from a server.
+	Download bool
+
 	// MPTCP makes the flow an MPTCP connection (RFC 8684) between
 	// stacks configured by Scenario.MPTCP; Config (and CC) is then the
 	// template of every subflow's TCP configuration, on both ends.
@@ -102,8 +107,8 @@ type Flow struct {
 	// buffer of both ends of an MPTCP flow (meta.Config's
 	// SendBufferSize and RecvBufferSize).
 	MPTCPBuffer int
-	// Subflows are the additional subflows the sender opens (MP_JOIN)
-	// once the connection is fully established, in order.
+	// Subflows are the additional subflows the connecting side opens
+	// (MP_JOIN) once the connection is fully established, in order.
 	Subflows []Subflow
 }
 

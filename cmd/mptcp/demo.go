@@ -21,7 +21,7 @@ func init() {
 		name: "demo",
 		usage: "[--seconds N] [--seed S] [--outage AT,FOR] [--speed X | --fast] [--plot FILE.png|FILE.svg] " +
 			"[--pcap FILE [--snaplen N]] [--json]",
-		short: "simulate a phone sending over Wi-Fi and LTE: TCP on each versus MPTCP on both (no privileges needed)",
+		short: "simulate a phone downloading over Wi-Fi and LTE: TCP on each versus MPTCP on both (no privileges needed)",
 		run:   runDemo,
 	})
 }
@@ -104,11 +104,13 @@ func (d *demoArgs) scenario(m demoMode) *scenario.Scenario {
 	s.Name, s.Seed = m.name, d.seed
 	s.SampleInterval = demoSample
 	s.Limit = d.length() + time.Minute
-	f := scenario.Flow{Name: "upload", From: "client/" + m.link, To: "server/" + m.link, Duration: d.length()}
+	// The phone (the client) connects and downloads: the server sends.
+	f := scenario.Flow{Name: "download", From: "client/" + m.link, To: "server/" + m.link, Duration: d.length()}
 	if m.mptcp {
-		f = scenario.MPTCPFlow("upload", 2, 0)
+		f = scenario.MPTCPFlow("download", 2, 0)
 		f.Duration = d.length()
 	}
+	f.Download = true
 	s.Flows = []scenario.Flow{f}
 	if d.outFor > 0 {
 		s.Events = []scenario.Event{{At: d.outAt, Link: "p1", Kind: scenario.LinkDown}, {At: d.outAt + d.outFor, Link: "p1", Kind: scenario.LinkUp}}
@@ -187,7 +189,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	live := newDemoLive(stdout, d)
 	if !d.json {
-		fmt.Fprintf(stdout, "A phone sends for %d s over Wi-Fi (%s) and LTE (%s)", d.seconds, describePath(demoWiFi), describePath(demoLTE))
+		fmt.Fprintf(stdout, "A phone downloads for %d s over Wi-Fi (%s) and LTE (%s)", d.seconds, describePath(demoWiFi), describePath(demoLTE))
 		if d.outFor > 0 {
 			fmt.Fprintf(stdout, "; Wi-Fi is down from %gs to %gs", d.outAt.Seconds(), (d.outAt + d.outFor).Seconds())
 		}

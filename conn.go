@@ -131,9 +131,12 @@ func (c *Conn) SetBackup(id tcp.ConnID, backup bool) error {
 	return c.subflowOp("set", id, func(now time.Time) error { return c.e.SetBackup(now, id, backup) })
 }
 
-// Announce advertises a local address (with the port it listens on, or
-// none) to the peer with ADD_ADDR (RFC 8684 §3.4.1) and returns the
-// address ID it has for the connection.
+// Announce advertises a local address (with a port, or none: the
+// connection's) to the peer with ADD_ADDR (RFC 8684 §3.4.1) and returns
+// the address ID it has for the connection. With a port, the Stack
+// accepts the peer's MP_JOIN there until the address is removed or the
+// connection ends, as Linux does for a "signal" endpoint with a port
+// (stack.MPConn.Announce).
 func (c *Conn) Announce(addr netip.AddrPort) (uint8, error) {
 	var (
 		id  uint8

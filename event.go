@@ -29,6 +29,11 @@ const (
 	EventSubflowPriority    = stack.PMEventSubflowPriority
 	EventListenerCreated    = stack.PMEventListenerCreated
 	EventListenerClosed     = stack.PMEventListenerClosed
+	// Not Linux's: a local address that can carry subflows again (added,
+	// or its NIC up) or that left its NIC; subscriptions hear each once,
+	// with Token 0.
+	EventLocalAddrAdded   = stack.PMEventLocalAddrAdded
+	EventLocalAddrRemoved = stack.PMEventLocalAddrRemoved
 )
 
 // PathManager decides the subflows and announcements of connections
@@ -38,8 +43,22 @@ type PathManager = stack.PathManager
 // Controller is a connection as a path manager sees it.
 type Controller = stack.Controller
 
-// KernelPM is the default path manager, the rules of Linux's in-kernel one.
+// TimerController is a Controller that can call its path manager back at
+// a time (SetTimer, then an event of type stack.PMEventTimer).
+type TimerController = stack.TimerController
+
+// KernelPM is the default path manager, the rules of Linux's in-kernel one,
+// which also opens failed subflows again (KernelPM.SetBackoff).
 type KernelPM = stack.KernelPM
+
+// Backoff is how a path manager opens failed subflows again
+// (stack.PMBackoff; DefaultBackoff unless set: 1 s, doubling up to 60 s,
+// counted again after 30 s up, no bound on the attempts). A negative
+// Initial opens none again, as Linux's in-kernel path manager.
+type Backoff = stack.PMBackoff
+
+// DefaultBackoff is the backoff of the default path manager.
+var DefaultBackoff = stack.DefaultPMBackoff
 
 // NewKernelPM returns the in-kernel path manager's rules over endpoints
 // and limits.

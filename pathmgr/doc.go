@@ -18,5 +18,12 @@
 // The default, stack.KernelPM, follows Linux's in-kernel path manager
 // over endpoints (signal, subflow, backup, fullmesh) and limits.
 //
+// Fullmesh and NDiffPorts, like stack.KernelPM, open again the subflows
+// they opened that fail, after the backoff of their Backoff field
+// (stack.PMBackoff: 1 s doubling up to 60 s by default), through the
+// timer of a stack.TimerController, and at once when the local address
+// comes back (stack.PMEventLocalAddrAdded). Package stack/pmtest's fake
+// Controller serves their table tests.
+//
 // Path managers run on the stack's loop goroutine; they never block.
 package pathmgr

@@ -46,8 +46,9 @@
 //     output ready (tcp.Conn.WindowUpdatePending, WriteNeedsPoll) polls
 //     nothing. The MSS announced in SYNs is clamped to the NIC's MTU.
 //   - Timers: connections sit in a min-heap ordered by their
-//     tcp.Conn.NextDeadline, so Deadline is the heap's top and Timer
-//     polls only the connections that are due.
+//     tcp.Conn.NextDeadline (a MuxConn by its engine's, or its path
+//     manager's timer if that is earlier), so Deadline is the heap's top
+//     and Timer polls only the connections that are due.
 //   - Teardown: a connection leaves the Stack's tables when its engine
 //     reports tcp.EventClosed (after TIME-WAIT, a reset or a timeout); the
 //     Conn handle stays usable for reading what is left and for Err.
@@ -83,11 +84,31 @@
 // from PMEvents, which follow Linux's mptcp_pm netlink events (created,
 // established — once fully established, when subflows can join —,
 // announced, removed, subflow established, closed and priority, closed,
-// listener created and closed) and reach MPConfig.OnEvent first. It acts
-// through the connection's Controller (AddSubflow, CloseSubflow,
-// Announce, RemoveAddr, SetBackup). KernelPM follows the rules of Linux's
-// in-kernel path manager over endpoints (signal, subflow, backup,
-// fullmesh) and limits; package pathmgr has more. MPDialOptions.Meta and
+// listener created and closed) and reach MPConfig.OnEvent first. A
+// subflow closed event comes for joins that failed before they were
+// established too, as in Linux, and says whether the subflow was closed
+// on request (PMEvent.Requested) and how the peer reset it. Three events
+// are the Stack's own: a local address that can carry subflows again
+// (added, or its NIC up) or that left (PMEventLocalAddrAdded, Removed,
+// from LinkEvent), and a path manager's timer (PMEventTimer). A path
+// manager acts through the connection's Controller (AddSubflow,
+// CloseSubflow, Announce, RemoveAddr, SetBackup); an MPConn is also a
+// TimerController, whose SetTimer asks for a PMEventTimer: one more
+// deadline of the connection in the timer heap, met by Stack.Timer like
+// the engines' (no goroutine, no clock). KernelPM follows the rules of
+// Linux's in-kernel path manager over endpoints (signal, subflow, backup,
+// fullmesh) and limits, and opens failed subflows again with the backoff
+// of PMBackoff; package pathmgr has more, and package stack/pmtest a fake
+// Controller to test them with.
+//
+// An address announced with a port (MPConn.Announce, a signal endpoint
+// with a port) is one where the Stack accepts MP_JOIN SYNs, as Linux
+// does: through the MPListener there if there is one, otherwise through a
+// listener of its own that, as Linux's, takes only joins of connections
+// that announced that address and port and refuses anything else with
+// MP_TCPRST "administratively prohibited" (MPStats counts them). It lives
+// as long as an announcement holds it: until RemoveAddr or the end of
+// the connections that made it. MPDialOptions.Meta and
 // MPListenOptions.Meta adjust a connection's engine configuration (its
 // scheduler, buffers, subflow TCP settings); SetTOS and SetSubflowTOS set
 // the DSCP of its packets.

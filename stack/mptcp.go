@@ -1,12 +1,14 @@
 package stack
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"time"
 
+	"github.com/gomptcp/mptcp/link"
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/tcp"
 	"github.com/gomptcp/mptcp/wire"
@@ -37,6 +39,10 @@ type MPConfig struct {
 type mptcpState struct {
 	cfg   MPConfig
 	conns map[*meta.Conn]*MPConn
+	lists map[*Listener]*MPListener        // the Stack listeners of the MPListeners
+	joins map[netip.AddrPort]*joinListener // listeners of announced ports
+	seq   uint64                           // of the last MPConn made
+	stats MPStats
 }
 
 // EnableMPTCP turns on the Stack's MPTCP: DialMPTCP and ListenMPTCP. The
@@ -56,7 +62,8 @@ func (s *Stack) EnableMPTCP(cfg MPConfig) error {
 	if _, err := meta.NewListener(m, 1, 1); err != nil {
 		return err
 	}
-	s.mp = &mptcpState{cfg: cfg, conns: make(map[*meta.Conn]*MPConn)}
+	s.mp = &mptcpState{cfg: cfg, conns: make(map[*meta.Conn]*MPConn), lists: make(map[*Listener]*MPListener),
+		joins: make(map[netip.AddrPort]*joinListener)}
 	return nil
 }
 
@@ -122,9 +129,16 @@ type MPConn struct {
 	closed      bool
 	subs        map[tcp.ConnID]bool // subflows reported established
 	pmState     any
+
+	seq       uint64                  // order of creation, for a fixed order of address events
+	pmTimer   time.Time               // TimerController.SetTimer
+	opened    map[tcp.ConnID]bool     // subflows AddSubflow opened, until reported closed
+	requested map[tcp.ConnID]bool     // subflows closed on request (PMEvent.Requested)
+	aborting  bool                    // Abort was called
+	ports     map[uint8]*joinListener // announcements with a port that hold a join listener
 }
 
-var _ Controller = (*MPConn)(nil)
+var _ TimerController = (*MPConn)(nil)
 
 // MPDialOptions are the options of DialMPTCP.
 type MPDialOptions struct {
@@ -183,7 +197,8 @@ func (mp *mptcpState) connConfig(adjust func(*meta.Config)) meta.Config {
 }
 
 func (s *Stack) newMPConn(server bool) *MPConn {
-	c := &MPConn{s: s, server: server, subs: make(map[tcp.ConnID]bool)}
+	s.mp.seq++
+	c := &MPConn{s: s, server: server, subs: make(map[tcp.ConnID]bool), seq: s.mp.seq}
 	c.mc = s.NewMux(nil, c.onPoll)
 	return c
 }
@@ -246,6 +261,7 @@ func (c *MPConn) Close(now time.Time) error {
 
 // Abort resets every subflow (meta.Conn.Abort).
 func (c *MPConn) Abort(now time.Time) {
+	c.aborting = true
 	c.m.Abort()
 	c.Flush(now)
 }
@@ -294,19 +310,84 @@ func (c *MPConn) AddSubflow(now time.Time, local, remote netip.AddrPort, backup 
 		return tcp.ConnID{}, ErrNotMPTCP
 	}
 	id, err := c.m.AddSubflow(now, local, remote, backup)
+	if err == nil {
+		c.opened = setID(c.opened, id)
+	}
 	c.Flush(now)
 	return id, err
 }
 
 // Announce advertises a local address to the peer with ADD_ADDR (RFC
-// 8684 §3.4.1) and returns its address ID (meta.Conn.Announce).
+// 8684 §3.4.1) and returns its address ID (meta.Conn.Announce). With a
+// port, the Stack accepts MP_JOIN SYNs on that address and port, as Linux
+// does for a "signal" endpoint with a port: through the MPListener that
+// listens there if there is one, otherwise through a listener of its own
+// that takes only joins of the connections that announced it, and lives
+// until they withdraw it (RemoveAddr, or an announcement of the same
+// address ID without that port) or end. A listener there that is not an
+// MPListener's makes Announce fail with ErrAddrInUse. An address that is
+// not the Stack's (one a NAT forwards, say) is announced with no
+// listener.
 func (c *MPConn) Announce(now time.Time, addr netip.AddrPort) (uint8, error) {
 	if c.m.Fallback() {
 		return 0, ErrNotMPTCP
 	}
+	var jl *joinListener
+	if addr.Port() != 0 && addr.Addr().IsValid() {
+		var err error
+		if jl, err = c.s.mp.joinFor(now, c.s, addr); err != nil {
+			return 0, err
+		}
+	}
 	id, err := c.m.Announce(now, addr)
+	if err != nil {
+		if jl != nil {
+			jl.closeIfUnused(now)
+		}
+		c.Flush(now)
+		return 0, err
+	}
+	if old := c.ports[id]; old != jl {
+		if jl != nil {
+			jl.refs++
+			if c.ports == nil {
+				c.ports = make(map[uint8]*joinListener)
+			}
+			c.ports[id] = jl
+		} else {
+			delete(c.ports, id)
+		}
+		if old != nil {
+			old.release(now)
+		}
+	}
 	c.Flush(now)
-	return id, err
+	return id, nil
+}
+
+// holds reports whether the connection's announcements hold jl.
+func (c *MPConn) holds(jl *joinListener) bool {
+	for _, x := range c.ports {
+		if x == jl {
+			return true
+		}
+	}
+	return false
+}
+
+// releasePorts lets go of the join listeners of the announcements, in
+// the order of their address IDs.
+func (c *MPConn) releasePorts(now time.Time) {
+	ids := make([]uint8, 0, len(c.ports))
+	for id := range c.ports {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		jl := c.ports[id]
+		delete(c.ports, id)
+		jl.release(now)
+	}
 }
 
 // RemoveAddr withdraws the local address with ID id with REMOVE_ADDR (RFC
@@ -315,7 +396,22 @@ func (c *MPConn) RemoveAddr(now time.Time, id uint8) error {
 	if c.m.Fallback() {
 		return ErrNotMPTCP
 	}
+	var mine []tcp.ConnID
+	for _, sf := range c.m.Info().Subflow {
+		if sf.LocalID == id {
+			mine = append(mine, sf.ID)
+		}
+	}
 	err := c.m.RemoveAddr(now, id)
+	if err == nil {
+		for _, sid := range mine {
+			c.requested = setID(c.requested, sid)
+		}
+		if jl := c.ports[id]; jl != nil {
+			delete(c.ports, id)
+			jl.release(now)
+		}
+	}
 	c.Flush(now)
 	return err
 }
@@ -341,9 +437,36 @@ func (c *MPConn) CloseSubflow(now time.Time, id tcp.ConnID, reason wire.TCPRSTRe
 		return ErrNotMPTCP
 	}
 	err := c.m.ResetSubflow(now, id, reason)
+	if err == nil {
+		c.requested = setID(c.requested, id)
+	}
 	c.Flush(now)
 	return err
 }
+
+// setID adds id to the set m, made on first use (most connections never
+// need one).
+func setID(m map[tcp.ConnID]bool, id tcp.ConnID) map[tcp.ConnID]bool {
+	if m == nil {
+		m = make(map[tcp.ConnID]bool)
+	}
+	m[id] = true
+	return m
+}
+
+// SetTimer asks for a PMEventTimer for the path manager at at
+// (TimerController); a zero at cancels it.
+func (c *MPConn) SetTimer(at time.Time) {
+	if c.closed || c.mc.freed {
+		return
+	}
+	c.pmTimer = at
+	c.mc.extra = at
+	c.s.refile(&c.mc.entry, earliest(c.m.NextDeadline(), at))
+}
+
+// Timer returns the time SetTimer asked for (zero: none).
+func (c *MPConn) Timer() time.Time { return c.pmTimer }
 
 // onPoll reads the engine's events after each poll.
 func (c *MPConn) onPoll(now time.Time, _ *MuxConn) {
@@ -358,6 +481,11 @@ func (c *MPConn) onPoll(now time.Time, _ *MuxConn) {
 		c.handle(now, ev)
 	}
 	c.checkFully(now)
+	if !c.pmTimer.IsZero() && !now.Before(c.pmTimer) && !c.closed {
+		c.pmTimer = time.Time{}
+		c.mc.extra = time.Time{}
+		c.toPM(now, PMEvent{Type: PMEventTimer})
+	}
 }
 
 // checkFully publishes Linux's MPTCP_EVENT_ESTABLISHED once the
@@ -391,21 +519,37 @@ func (c *MPConn) handle(now time.Time, ev meta.Event) {
 	case meta.EventSubflowEstablished:
 		if ev.ID != c.initial && !c.subs[ev.ID] {
 			c.subs[ev.ID] = true
+			if c.opened[ev.ID] && ev.ID.Remote.Port() != c.initial.Remote.Port() {
+				c.s.mp.stats.JoinPortSynAckRx++
+			}
 			c.subflowEvent(now, PMEventSubflowEstablished, ev.ID, nil, &ev)
 		}
 	case meta.EventSubflowClosed:
-		if c.subs[ev.ID] && ev.ID != c.initial {
+		// As Linux (mptcp_close_ssk), a join that failed before it was
+		// established is reported too, once the connection is.
+		if (c.subs[ev.ID] || c.opened[ev.ID] && c.fully) && ev.ID != c.initial {
 			delete(c.subs, ev.ID)
+			delete(c.opened, ev.ID)
 			c.subflowEvent(now, PMEventSubflowClosed, ev.ID, ev.Err, &ev)
 		}
+		delete(c.opened, ev.ID)
+		delete(c.requested, ev.ID)
 	case meta.EventSubflowPriority:
 		c.subflowEvent(now, PMEventSubflowPriority, ev.ID, nil, &ev)
 	case meta.EventAnnounced:
 		c.publish(now, PMEvent{Type: PMEventAnnounced, RemoteID: ev.RemoteID, Remote: ev.Addr})
 	case meta.EventRemoved:
+		// The engine resets the subflows to that address: on request.
+		for _, sf := range c.m.Info().Subflow {
+			if sf.RemoteID == ev.RemoteID && sf.ID != c.initial {
+				c.requested = setID(c.requested, sf.ID)
+			}
+		}
 		c.publish(now, PMEvent{Type: PMEventRemoved, RemoteID: ev.RemoteID})
 	case meta.EventClosed:
 		c.closed = true
+		c.pmTimer = time.Time{}
+		c.releasePorts(now)
 		if c.created {
 			c.publish(now, PMEvent{Type: PMEventClosed, Local: c.initial.Local, Remote: c.initial.Remote, Err: ev.Err})
 		}
@@ -427,10 +571,14 @@ func (c *MPConn) handle(now time.Time, ev meta.Event) {
 // engine's event when there is one.
 func (c *MPConn) subflowEvent(now time.Time, t PMEventType, id tcp.ConnID, err error, mev *meta.Event) {
 	ev := PMEvent{Type: t, Local: id.Local, Remote: id.Remote, Err: err}
+	if t == PMEventSubflowClosed {
+		ev.Requested = c.requested[id] || c.aborting || c.m.Closed()
+	}
 	if mev != nil {
 		ev.LocalID, ev.RemoteID, ev.Backup = mev.LocalID, mev.RemoteID, mev.Backup
 		if mev.ResetSeen {
 			ev.ResetReason = uint8(mev.Reason)
+			ev.Reset, ev.ResetTransient = true, mev.Transient
 		}
 	} else {
 		for _, sf := range c.m.Info().Subflow {
@@ -452,6 +600,15 @@ func (c *MPConn) publish(now time.Time, ev PMEvent) {
 	}
 	if cfg.PathManager != nil && (!c.closed || ev.Type == PMEventClosed) {
 		cfg.PathManager.HandleEvent(now, c, ev)
+	}
+}
+
+// toPM hands ev, with the connection's part filled in, to the path
+// manager only (timers, address events).
+func (c *MPConn) toPM(now time.Time, ev PMEvent) {
+	ev.Time, ev.Token, ev.ServerSide = now, c.token, c.server
+	if pm := c.s.mp.cfg.PathManager; pm != nil && !c.closed {
+		pm.HandleEvent(now, c, ev)
 	}
 }
 
@@ -511,6 +668,7 @@ func (s *Stack) ListenMPTCP(now time.Time, local netip.AddrPort, opts *MPListenO
 		return nil, fmt.Errorf("stack: MPTCP listener: %w", err)
 	}
 	l.sl, l.ml = sl, ml
+	s.mp.lists[sl] = l
 	s.mp.publishListener(now, PMEventListenerCreated, sl.Addr())
 	return l, nil
 }
@@ -605,6 +763,7 @@ func (l *MPListener) Close(now time.Time) error {
 	}
 	l.closed = true
 	l.sl.Close(now)
+	delete(l.s.mp.lists, l.sl)
 	kids := append(l.kids, l.queue...)
 	l.kids, l.queue = nil, nil
 	for _, c := range kids {
@@ -615,4 +774,49 @@ func (l *MPListener) Close(now time.Time) error {
 	l.s.mp.publishListener(now, PMEventListenerClosed, l.sl.Addr())
 	l.s.flush(now)
 	return nil
+}
+
+// linkEvent turns a link.Event into address events: once for
+// MPConfig.OnEvent, then for the path manager once per fully established
+// connection, oldest first (an order that does not depend on map
+// iteration, so that a simulated run is reproducible).
+func (mp *mptcpState) linkEvent(now time.Time, s *Stack, nic link.NIC, ev link.Event) {
+	var t PMEventType
+	var addrs []netip.Addr
+	switch ev.Kind {
+	case link.EventUp:
+		t = PMEventLocalAddrAdded
+		for _, p := range nic.Addrs() {
+			addrs = append(addrs, p.Addr().Unmap())
+		}
+	case link.EventAddrAdded:
+		t = PMEventLocalAddrAdded
+		addrs = append(addrs, ev.Addr.Addr().Unmap())
+	case link.EventAddrRemoved:
+		t = PMEventLocalAddrRemoved
+		addrs = append(addrs, ev.Addr.Addr().Unmap())
+	default:
+		return
+	}
+	var conns []*MPConn
+	for _, c := range mp.conns {
+		conns = append(conns, c)
+	}
+	slices.SortFunc(conns, func(a, b *MPConn) int { return cmp.Compare(a.seq, b.seq) })
+	for _, a := range addrs {
+		// An address still on another NIC did not leave; one that is
+		// not the Stack's did not come.
+		if !validAddr(a) || s.IsLocal(a) != (t == PMEventLocalAddrAdded) {
+			continue
+		}
+		local := netip.AddrPortFrom(a, 0)
+		if mp.cfg.OnEvent != nil {
+			mp.cfg.OnEvent(now, PMEvent{Type: t, Time: now, Local: local})
+		}
+		for _, c := range conns {
+			if c.fully && !c.closed {
+				c.toPM(now, PMEvent{Type: t, Local: local})
+			}
+		}
+	}
 }

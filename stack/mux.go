@@ -37,7 +37,10 @@ type MuxConn struct {
 	onPoll func(now time.Time, mc *MuxConn)
 	tuples []*muxTuple
 	tos    uint8 // of new 4-tuples
-	entry        // freed: released
+	// extra is a deadline of the MuxConn's owner beside the engine's
+	// (an MPConn's path manager timer): the engine is polled then too.
+	extra time.Time
+	entry // freed: released
 }
 
 // muxTuple is one 4-tuple of a MuxConn and the NIC it leaves through.
@@ -263,7 +266,7 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 	if mc.freed {
 		return
 	}
-	s.refile(&mc.entry, mc.m.NextDeadline())
+	s.refile(&mc.entry, earliest(mc.m.NextDeadline(), mc.extra))
 }
 
 // MuxListenFunc decides on a segment for a listener made by ListenMux,

@@ -53,122 +53,17 @@ type Controller interface {
 	SetState(v any)
 }
 
-// KernelPM is the default path manager: the rules of Linux's in-kernel
-// path manager over endpoints and limits (net/mptcp/pm_kernel.c):
-//   - once a connection is established, an ADD_ADDR for every "signal"
-//     endpoint (its address, with its port if it has one) that is one of
-//     the Stack's addresses and not the connection's own (Linux sends them
-//     one after the other as each is echoed; here they go out together,
-//     each retransmitted until echoed);
-//   - then a subflow from every "subflow"
-//     endpoint to the peer's initial address and port, and from every
-//     "fullmesh" endpoint to every address known of the peer, while the
-//     connection has fewer additional subflows than Limits.Subflows;
-//     "backup" endpoints make backup subflows (flag B);
-//   - for an address the peer announces (ADD_ADDR), while fewer than
-//     Limits.AddAddrAccepted announced addresses were used: a subflow to
-//     it, from every fullmesh endpoint if there are any, otherwise from
-//     the address the route picks;
-//   - no subflow twice between the same two addresses, and none from an
-//     address that is not the Stack's (an endpoint whose address is gone).
-type KernelPM struct {
-	endpoints []PMEndpoint
-	limits    PMLimits
-}
-
-var _ PathManager = (*KernelPM)(nil)
-
-// NewKernelPM returns the in-kernel path manager's rules over endpoints
-// and limits.
-func NewKernelPM(endpoints []PMEndpoint, limits PMLimits) *KernelPM {
-	return &KernelPM{endpoints: append([]PMEndpoint(nil), endpoints...), limits: limits}
-}
-
-// kpmState is what KernelPM keeps of a connection.
-type kpmState struct {
-	remotes  []netip.AddrPort // the peer's addresses: its initial one, then those announced
-	ids      []uint8          // the address ID of each (0 for the initial one)
-	accepted int              // announced addresses used
-}
-
-// HandleEvent implements PathManager.
-func (p *KernelPM) HandleEvent(now time.Time, c Controller, ev PMEvent) {
-	st, _ := c.State().(*kpmState)
-	switch ev.Type {
-	case PMEventEstablished:
-		st = &kpmState{remotes: []netip.AddrPort{c.InitialSubflow().Remote}, ids: []uint8{0}}
-		c.SetState(st)
-		for _, e := range p.endpoints {
-			if e.Flags&EndpointSignal != 0 && c.IsLocal(e.Addr) && e.Addr != c.InitialSubflow().Local.Addr() {
-				_, _ = c.Announce(now, netip.AddrPortFrom(e.Addr, e.Port))
-			}
-		}
-		for _, e := range p.endpoints {
-			switch {
-			case e.Flags&EndpointFullmesh != 0:
-				for _, r := range st.remotes {
-					p.open(now, c, e, r)
-				}
-			case e.Flags&EndpointSubflow != 0:
-				p.open(now, c, e, c.InitialSubflow().Remote)
-			}
-		}
-	case PMEventAnnounced:
-		if st == nil || st.accepted >= p.limits.AddAddrAccepted {
-			return
-		}
-		r := ev.Remote
-		if r.Port() == 0 {
-			r = netip.AddrPortFrom(r.Addr(), c.InitialSubflow().Remote.Port())
-		}
-		st.accepted++
-		st.remotes = append(st.remotes, r)
-		st.ids = append(st.ids, ev.RemoteID)
-		mesh := false
-		for _, e := range p.endpoints {
-			if e.Flags&EndpointFullmesh != 0 {
-				mesh = true
-				p.open(now, c, e, r)
-			}
-		}
-		if !mesh {
-			p.open(now, c, PMEndpoint{}, r)
-		}
-	case PMEventRemoved:
-		// The engine resets the subflows to the removed address; the
-		// address no longer counts against the limit.
-		if st == nil {
-			return
-		}
-		for i := 1; i < len(st.ids); i++ {
-			if st.ids[i] == ev.RemoteID {
-				st.remotes = append(st.remotes[:i], st.remotes[i+1:]...)
-				st.ids = append(st.ids[:i], st.ids[i+1:]...)
-				st.accepted--
-				break
-			}
-		}
-	case PMEventClosed:
-		c.SetState(nil)
-	}
-}
-
-// open adds a subflow from endpoint e (the zero Endpoint: the route's
-// address) to remote, within the limits.
-func (p *KernelPM) open(now time.Time, c Controller, e PMEndpoint, remote netip.AddrPort) {
-	subs := c.Subflows()
-	if len(subs)-1 >= p.limits.Subflows {
-		return
-	}
-	if e.Addr.IsValid() && (!c.IsLocal(e.Addr) || e.Addr.Is4() != remote.Addr().Is4()) {
-		return
-	}
-	for _, id := range subs {
-		if id.Remote.Addr() == remote.Addr() && (!e.Addr.IsValid() || id.Local.Addr() == e.Addr) {
-			return
-		}
-	}
-	_, _ = c.AddSubflow(now, netip.AddrPortFrom(e.Addr, 0), remote, e.Flags&EndpointBackup != 0)
+// TimerController is a Controller that can call its path manager back
+// later: MPConn is one. SetTimer asks for a PMEventTimer at at (or, if at
+// has passed, at once after the current event): one timer per
+// connection, which a later call moves and a zero at cancels; it fires
+// once. Like the Controller's other methods it is called from inside
+// PathManager.HandleEvent. The timer keeps no goroutine or clock of its
+// own: it is one more deadline of the connection, which the Stack's
+// driver meets with Stack.Timer like the engines' (see Deadline).
+type TimerController interface {
+	Controller
+	SetTimer(at time.Time)
 }
 
 // EndpointFlags are the flags of a PMEndpoint, Linux's
@@ -216,6 +111,8 @@ type PMEndpoint struct {
 	// Addr is the local address; it must belong to the Stack when used.
 	Addr netip.Addr
 	// Port is announced with a signal endpoint (0: the connection's).
+	// As in Linux, the Stack then accepts MP_JOIN SYNs on Addr:Port
+	// (see MPConn.Announce).
 	Port  uint16
 	Flags EndpointFlags
 }

@@ -232,16 +232,21 @@ func (s *Stack) Deadline() time.Time {
 	return s.timers[0].deadline
 }
 
-// LinkEvent updates the Stack's addresses (link.Node) and passes the event
-// to Config.OnLinkEvent.
+// LinkEvent updates the Stack's addresses (link.Node), tells the MPTCP
+// path manager of addresses that can carry subflows again or are gone
+// (PMEventLocalAddrAdded, PMEventLocalAddrRemoved) and passes the event to
+// Config.OnLinkEvent.
 func (s *Stack) LinkEvent(now time.Time, nic link.NIC, ev link.Event) {
 	s.refreshAddrs()
-	if s.cfg.OnLinkEvent != nil {
-		s.busy++
-		s.cfg.OnLinkEvent(now, nic, ev)
-		s.busy--
-		s.flush(now)
+	s.busy++
+	if s.mp != nil {
+		s.mp.linkEvent(now, s, nic, ev)
 	}
+	if s.cfg.OnLinkEvent != nil {
+		s.cfg.OnLinkEvent(now, nic, ev)
+	}
+	s.busy--
+	s.flush(now)
 }
 
 // markDirty queues e for a poll by the next flush.

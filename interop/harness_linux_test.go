@@ -68,10 +68,6 @@ type spec struct {
 	kernelLimits mptcp.Limits
 	// impair, one per path, impairs both directions of each path.
 	impair []impair.Config
-	// ourJoinPort opens a second listener of ours on joinPort: where the
-	// kernel joins an address we announce with that port (Linux makes
-	// such a listener itself for a "signal" endpoint with a port).
-	ourJoinPort bool
 	// up is what we send, down what the kernel sends.
 	up, down int64
 	close    CloseOrder
@@ -196,13 +192,6 @@ func run(t *testing.T, s spec) *outcome {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if s.ourJoinPort {
-		l, err := tp.Stack.ListenMPTCP(netip.AddrPortFrom(netip.Addr{}, joinPort), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-	}
 	var c net.Conn
 	var peer *Peer
 	if s.linuxDials {

@@ -564,6 +564,21 @@ func (c *Conn) Poll(now time.Time, buf []byte) (tcp.ConnID, tcp.Segment, bool) {
 	return tcp.ConnID{}, tcp.Segment{}, false
 }
 
+// LinkUp tells the engine that the link of local address a came back up:
+// its subflows from a that wait out a retransmission timeout retransmit
+// at the next Poll instead of at the end of their backed-off timeouts
+// (tcp.Conn.RetransmitNow). It reports whether any did.
+func (c *Conn) LinkUp(now time.Time, a netip.Addr) bool {
+	c.now = now
+	any := false
+	for _, sf := range c.subflows {
+		if !sf.dead && sf.id.Local.Addr() == a && sf.tc.RetransmitNow(now) {
+			any = true
+		}
+	}
+	return any
+}
+
 // NextDeadline is when Poll must next be called if nothing arrives.
 func (c *Conn) NextDeadline() time.Time {
 	var t time.Time

@@ -457,3 +457,43 @@ func TestDownload(t *testing.T) {
 		t.Errorf("tcp download: the accepting side had %d bytes acknowledged", r.Flows[1].Sender.BytesAcked)
 	}
 }
+
+// TestLinkUpRetransmits: a link down for 2 s, from 1 s to 3 s, while a
+// TCP flow and an MPTCP flow use it. Its return is a link event on the
+// hosts' NICs: the TCP connection and the MPTCP subflow over it
+// retransmit at once instead of at the end of a retransmission timeout
+// backed off meanwhile (which would fire at about 4.2 s): TCP stalls for
+// not much more than the outage, and the subflow carries data again
+// within 100 ms of the link's return.
+func TestLinkUpRetransmits(t *testing.T) {
+	t.Parallel()
+	s := twoPaths50x30()
+	s.Name, s.Seed = "link-up", 1
+	s.SampleInterval = 10 * time.Millisecond
+	tcpFlow := scenario.Flow{Name: "tcp", From: "client/p1", To: "server/p1", Duration: 5 * time.Second}
+	mp := scenario.MPTCPFlow("mp", 2, 0)
+	mp.Duration = 5 * time.Second
+	s.Flows = []scenario.Flow{tcpFlow, mp}
+	s.Events = []scenario.Event{{At: time.Second, Link: "p1", Kind: scenario.LinkDown}, {At: 3 * time.Second, Link: "p1", Kind: scenario.LinkUp}}
+	r := run(t, &s)
+	for _, f := range r.Flows {
+		if !f.Exact() || f.Err != nil {
+			t.Fatalf("%s: exact %v, error %v", f.Name, f.Exact(), f.Err)
+		}
+	}
+	if st := r.Flows[0].LongestStall(900*time.Millisecond, 4*time.Second); st > 2200*time.Millisecond {
+		t.Errorf("tcp stalled %v for a 2 s outage", st)
+	}
+	var p1 *scenario.SubflowSeries
+	for i := range r.Flows[1].Series {
+		if sr := &r.Flows[1].Series[i]; sr.Link == "p1" {
+			p1 = sr
+		}
+	}
+	if p1 == nil {
+		t.Fatal("no series of the subflow on p1")
+	}
+	if a, b := p1.AckedAt(3*time.Second), p1.AckedAt(3100*time.Millisecond); b <= a {
+		t.Errorf("the subflow on p1 had %d bytes acknowledged at 3 s and %d at 3.1 s: not resumed", a, b)
+	}
+}

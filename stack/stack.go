@@ -7,6 +7,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/gomptcp/mptcp/link"
@@ -239,6 +240,9 @@ func (s *Stack) Deadline() time.Time {
 func (s *Stack) LinkEvent(now time.Time, nic link.NIC, ev link.Event) {
 	s.refreshAddrs()
 	s.busy++
+	if ev.Kind == link.EventUp {
+		s.linkUp(now, nic)
+	}
 	if s.mp != nil {
 		s.mp.linkEvent(now, s, nic, ev)
 	}
@@ -247,6 +251,59 @@ func (s *Stack) LinkEvent(now time.Time, nic link.NIC, ev link.Event) {
 	}
 	s.busy--
 	s.flush(now)
+}
+
+// LinkUpper is implemented by Mux engines that want to know when a local
+// address's link comes back up (meta.Conn: its subflows then retransmit
+// at once, see linkUp).
+type LinkUpper interface {
+	LinkUp(now time.Time, local netip.Addr) bool
+}
+
+// linkUp ends the backed-off retransmission timeouts of the connections
+// (and of the subflows of engines that are LinkUppers) that leave through
+// nic, which came back up: a connection whose path failed while the link
+// was down retransmits now rather than at the end of a timeout that may
+// have grown to seconds (tcp.Conn.RetransmitNow). Connections are visited
+// in the order of their 4-tuples, for reproducible simulations.
+func (s *Stack) linkUp(now time.Time, nic link.NIC) {
+	on := func(a netip.Addr) bool {
+		for _, p := range nic.Addrs() {
+			if p.Addr().Unmap() == a.Unmap() {
+				return true
+			}
+		}
+		return false
+	}
+	var ids []tcp.ConnID
+	for id, c := range s.conns {
+		if on(id.Local.Addr()) && c.tcp.ConsecutiveRTOs() > 0 {
+			ids = append(ids, id)
+		}
+	}
+	for id, t := range s.tuples {
+		if on(id.Local.Addr()) && t.mc != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b tcp.ConnID) int {
+		if c := a.Local.Compare(b.Local); c != 0 {
+			return c
+		}
+		return a.Remote.Compare(b.Remote)
+	})
+	for _, id := range ids {
+		if c, ok := s.conns[id]; ok {
+			if c.tcp.RetransmitNow(now) {
+				s.markDirty(&c.entry)
+			}
+			continue
+		}
+		t := s.tuples[id]
+		if lu, ok := t.mc.m.(LinkUpper); ok && lu.LinkUp(now, id.Local.Addr()) {
+			s.markDirty(&t.mc.entry)
+		}
+	}
 }
 
 // markDirty queues e for a poll by the next flush.

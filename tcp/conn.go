@@ -396,6 +396,22 @@ func (c *Conn) SetCongestionControl(name string) error {
 // (Linux's icsk_retransmits).
 func (c *Conn) ConsecutiveRTOs() int { return c.rtoCount }
 
+// RetransmitNow ends the wait of a backed-off retransmission timeout at
+// once: for a connection that has timed out at least once in a row (its
+// path failed) when the local link it uses comes back up. The timer fires
+// at the next Poll; if the path works again, the retransmission is
+// acknowledged a round trip later instead of after the rest of an
+// exponentially backed-off timeout (RFC 6298 §5.5 backs the timer off for
+// a path whose state is unknown; a link that came up is known to have
+// changed). It reports whether the connection was waiting so.
+func (c *Conn) RetransmitNow(now time.Time) bool {
+	if c.rtoCount == 0 || c.rtoAt == 0 || len(c.outstanding()) == 0 {
+		return false
+	}
+	c.rtoAt = c.clock(now)
+	return true
+}
+
 // SilentSince reports since when the connection, with two or more
 // segments outstanding, has received no acknowledgment at all (not even a
 // duplicate one): the latest of the last ACK's arrival and the last

@@ -249,7 +249,7 @@ func (c *Conn) schedule() {
 			// another one works.
 			continue
 		}
-		i := sf.tc.Info()
+		i := sf.tc.SendState()
 		sf.rto = i.RTO
 		sts = append(sts, SubflowStatus{
 			ID: sf.id, Backup: sf.backup || sf.remoteBackup, RTT: i.RTT, RTTVar: i.RTTVar,

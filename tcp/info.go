@@ -79,6 +79,22 @@ type Info struct {
 	LastDataSent, LastDataRecv, LastAckRecv time.Time
 }
 
+// SendState is the part of Info that a sender spreading data over several
+// connections consults for every decision (an MPTCP scheduler), without
+// the cost of a whole snapshot.
+type SendState struct {
+	RTT, RTTVar, RTO         time.Duration
+	Cwnd, Ssthresh, InFlight int // bytes
+	SndNxt                   uint32
+	SendMSS                  int
+}
+
+// SendState returns the fields of Info it names, with the same values.
+func (c *Conn) SendState() SendState {
+	return SendState{RTT: c.srtt, RTTVar: c.rttvar, RTO: c.rto, Cwnd: c.cc.Cwnd(), Ssthresh: c.cc.Ssthresh(),
+		InFlight: c.pipe, SndNxt: c.sndNxt, SendMSS: c.effMSS()}
+}
+
 // Info returns a snapshot of the connection.
 func (c *Conn) Info() Info {
 	i := Info{

@@ -102,6 +102,14 @@ type DeviceConfig struct {
 	// (IFF_VNET_HDR), and so without TCP/UDP segmentation, coalescing and
 	// checksum offloads: every read and write moves one packet.
 	DisableOffloads bool
+	// CoalesceWrites, with offloads, coalesces the TCP segments (and UDP
+	// datagrams) of a batched write into super-packets, as wireguard's tun
+	// package does; by default each packet is written on its own, with an
+	// empty virtio-net header. Coalescing saves the kernel work per packet
+	// but costs this process more than it saves, measured on this stack
+	// sending over one device (bench/: 1.3 against 2.8 Gbit/s); reads get
+	// the kernel's super-packets either way.
+	CoalesceWrites bool
 	// RxMiddleware, if not nil, sees every packet read from the device
 	// before the Stack checks it and hands it to the Node. TxMiddleware,
 	// if not nil, sees every packet the Node sends on this NIC before it

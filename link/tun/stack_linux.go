@@ -157,6 +157,8 @@ func (s *Stack) openNIC(nsfd, index int, dc *DeviceConfig, batches int) (*NIC, e
 		index:       index,
 		attached:    dc.Attach,
 		offload:     !dc.DisableOffloads,
+		coalesce:    dc.CoalesceWrites,
+		file:        dev.File(),
 		kernelAddrs: slices.Clone(dc.KernelAddrs),
 		rxmw:        dc.RxMiddleware,
 		txmw:        dc.TxMiddleware,

@@ -493,11 +493,14 @@ func oneDeviceAt(tag string, k int) DeviceConfig {
 // way the Node gets every datagram, in order. The Node's burst of equal
 // datagrams in the other direction arrives whole.
 func TestSegmentation(t *testing.T) {
-	for _, offload := range []bool{true, false} {
-		t.Run(fmt.Sprintf("offload=%v", offload), func(t *testing.T) {
+	for _, mode := range []struct{ offload, coalesce bool }{{true, false}, {true, true}, {false, false}} {
+		offload := mode.offload
+		t.Run(fmt.Sprintf("offload=%v/coalesce=%v", offload, mode.coalesce), func(t *testing.T) {
 			ns := newNetNS(t)
 			node := newEchoNode()
-			s := openStack(t, ns, node, oneDevice("sg", offload))
+			dc := oneDevice("sg", offload)
+			dc.CoalesceWrites = mode.coalesce
+			s := openStack(t, ns, node, dc)
 			nic := s.NICs()[0]
 			c := udp(t, ns, netip.AddrPortFrom(kern4.Addr(), 0))
 			const segs, size = 20, 1000
@@ -540,6 +543,12 @@ func TestSegmentation(t *testing.T) {
 				if err != nil || string(buf[:n]) != msg {
 					t.Fatalf("burst datagram %d: %d bytes, %v", i, n, err)
 				}
+			}
+			// With offloads, coalescing writes put the burst in fewer
+			// writes than packets; otherwise a packet goes in each.
+			st = nic.Stats()
+			if coalesced := st.TxWrites < st.TxPackets; offload && coalesced != mode.coalesce {
+				t.Errorf("%d packets in %d writes", st.TxPackets, st.TxWrites)
 			}
 		})
 	}

@@ -8,48 +8,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gomptcp/mptcp/cmd/internal/session"
 )
 
-var allowConfigs = cmp.AllowUnexported(listenConfig{}, connectConfig{}, genConfig{}, sessionOptions{})
+var allowConfigs = cmp.AllowUnexported(listenConfig{}, connectConfig{}, genConfig{})
 
 // defaults returns the session options when no flag is given.
-func defaults() sessionOptions {
-	return sessionOptions{sendBytes: -1, expectBytes: -1, seed: 1, peerSeed: 1, chunk: defaultChunk, mptcp: true}
-}
-
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		err  string
-	}{
-		{"0", 0, ""},
-		{"1500", 1500, ""},
-		{"64k", 64 << 10, ""},
-		{"64K", 64 << 10, ""},
-		{"2m", 2 << 20, ""},
-		{"3G", 3 << 30, ""},
-		{"", 0, "empty"},
-		{"k", 0, "invalid"},
-		{"-1", 0, "invalid"},
-		{"1.5k", 0, "invalid"},
-		{"10x", 0, "invalid"},
-		{"9223372036854775807", 1<<63 - 1, ""},
-		{"9223372036854775807k", 0, "too large"},
-		{"9223372036854775808", 0, "invalid"},
-	}
-	for _, tt := range tests {
-		got, err := parseSize(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("parseSize(%q) = %d, %v; want error containing %q", tt.in, got, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
-		}
-	}
+func defaults() session.Flags {
+	return session.Flags{SendBytes: -1, ExpectBytes: -1, Seed: 1, PeerSeed: 1, Chunk: session.DefaultChunk, MPTCP: true}
 }
 
 func TestParseListen(t *testing.T) {
@@ -67,17 +34,17 @@ func TestParseListen(t *testing.T) {
 				"--hold", "2s", "--timeout", "10s", "--expect-reset", "--mptcp=false", "--json"},
 			want: func(c *listenConfig) {
 				c.addr, c.count = "[::1]:0", 3
-				c.sendBytes, c.seed, c.out = 2048, 9, "/tmp/x"
-				c.expectBytes, c.peerSeed = 1<<20, 4
-				c.chunk, c.interval, c.delay, c.hold, c.timeout = 100, 5*time.Millisecond, time.Second, 2*time.Second, 10*time.Second
-				c.expectReset, c.mptcp, c.json = true, false, true
+				c.SendBytes, c.Seed, c.Out = 2048, 9, "/tmp/x"
+				c.ExpectBytes, c.PeerSeed = 1<<20, 4
+				c.Chunk, c.Interval, c.Delay, c.Hold, c.Timeout = 100, 5*time.Millisecond, time.Second, 2*time.Second, 10*time.Second
+				c.ExpectReset, c.MPTCP, c.JSON = true, false, true
 			},
 		},
 		{name: "single dash", args: []string{"-addr", "127.0.0.1:80", "-fastclose"}, want: func(c *listenConfig) {
-			c.addr, c.fastclose = "127.0.0.1:80", true
+			c.addr, c.Fastclose = "127.0.0.1:80", true
 		}},
 		{name: "count 0 serves forever", args: []string{"--count=0"}, want: func(c *listenConfig) { c.count = 0 }},
-		{name: "send file", args: []string{"--send", "f.bin"}, want: func(c *listenConfig) { c.sendFile = "f.bin" }},
+		{name: "send file", args: []string{"--send", "f.bin"}, want: func(c *listenConfig) { c.SendFile = "f.bin" }},
 		{name: "positional", args: []string{"1.2.3.4:5"}, err: `unexpected argument "1.2.3.4:5"`},
 		{name: "unknown flag", args: []string{"--bogus"}, err: "not defined"},
 		{name: "negative count", args: []string{"--count", "-1"}, err: "negative"},
@@ -107,7 +74,7 @@ func TestParseListen(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseListen(%q): %v", tt.args, err)
 			}
-			want := &listenConfig{sessionOptions: defaults(), addr: defaultListenAddr, count: 1}
+			want := &listenConfig{Flags: defaults(), addr: defaultListenAddr, count: 1}
 			tt.want(want)
 			if diff := cmp.Diff(want, got, allowConfigs); diff != "" {
 				t.Errorf("parseListen(%q) mismatch (-want +got):\n%s", tt.args, diff)
@@ -124,16 +91,16 @@ func TestParseConnect(t *testing.T) {
 		err  string
 	}{
 		{name: "address first", args: []string{"10.0.0.1:80", "--send-bytes", "1k", "--local", "10.0.0.2"}, want: func(c *connectConfig) {
-			c.addr, c.sendBytes, c.local = "10.0.0.1:80", 1024, "10.0.0.2"
+			c.addr, c.SendBytes, c.local = "10.0.0.1:80", 1024, "10.0.0.2"
 		}},
 		{name: "address last", args: []string{"--fastclose", "--hold", "1s", "[2001:db8::1]:443"}, want: func(c *connectConfig) {
-			c.addr, c.fastclose, c.hold = "[2001:db8::1]:443", true, time.Second
+			c.addr, c.Fastclose, c.Hold = "[2001:db8::1]:443", true, time.Second
 		}},
 		{name: "address between flags", args: []string{"--json", "h:1", "--seed", "3"}, want: func(c *connectConfig) {
-			c.addr, c.json, c.seed = "h:1", true, 3
+			c.addr, c.JSON, c.Seed = "h:1", true, 3
 		}},
 		{name: "after double dash", args: []string{"--json", "--", "h:2"}, want: func(c *connectConfig) {
-			c.addr, c.json = "h:2", true
+			c.addr, c.JSON = "h:2", true
 		}},
 		{name: "local with port", args: []string{"h:2", "--local", "[::1]:5000"}, want: func(c *connectConfig) {
 			c.addr, c.local = "h:2", "[::1]:5000"
@@ -159,7 +126,7 @@ func TestParseConnect(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseConnect(%q): %v", tt.args, err)
 			}
-			want := &connectConfig{sessionOptions: defaults()}
+			want := &connectConfig{Flags: defaults()}
 			tt.want(want)
 			if diff := cmp.Diff(want, got, allowConfigs); diff != "" {
 				t.Errorf("parseConnect(%q) mismatch (-want +got):\n%s", tt.args, diff)
@@ -226,7 +193,7 @@ func FuzzParseArgs(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		args := strings.Split(line, "\x00")
-		var o *sessionOptions
+		var o *session.Flags
 		switch args[0] {
 		case "listen":
 			c, err := parseListen(args[1:])
@@ -239,7 +206,7 @@ func FuzzParseArgs(f *testing.F) {
 			if _, _, err := net.SplitHostPort(c.addr); err != nil {
 				t.Fatalf("accepted --addr %q: %v", c.addr, err)
 			}
-			o = &c.sessionOptions
+			o = &c.Flags
 		case "connect":
 			c, err := parseConnect(args[1:])
 			if err != nil {
@@ -257,7 +224,7 @@ func FuzzParseArgs(f *testing.F) {
 					t.Fatalf("accepted --local %q: %v", c.local, err)
 				}
 			}
-			o = &c.sessionOptions
+			o = &c.Flags
 		case "gen":
 			c, err := parseGen(args[1:])
 			if err == nil && c.bytes < 0 {
@@ -267,18 +234,18 @@ func FuzzParseArgs(f *testing.F) {
 		default:
 			return
 		}
-		if o.sendBytes < -1 || o.expectBytes < -1 || o.chunk <= 0 || o.hold < 0 || o.delay < 0 ||
-			o.interval < 0 || o.timeout < 0 {
+		if o.SendBytes < -1 || o.ExpectBytes < -1 || o.Chunk <= 0 || o.Hold < 0 || o.Delay < 0 ||
+			o.Interval < 0 || o.Timeout < 0 {
 			t.Fatalf("accepted out-of-range options %+v", *o)
 		}
-		if o.sendBytes >= 0 && o.sendFile != "" {
+		if o.SendBytes >= 0 && o.SendFile != "" {
 			t.Fatal("accepted --send-bytes with --send")
 		}
-		if o.fastclose && o.expectReset {
+		if o.Fastclose && o.ExpectReset {
 			t.Fatal("accepted --fastclose with --expect-reset")
 		}
-		if o.timeout > 0 && o.delay+o.hold >= o.timeout {
-			t.Fatalf("accepted delay %v + hold %v >= timeout %v", o.delay, o.hold, o.timeout)
+		if o.Timeout > 0 && o.Delay+o.Hold >= o.Timeout {
+			t.Fatalf("accepted delay %v + hold %v >= timeout %v", o.Delay, o.Hold, o.Timeout)
 		}
 	})
 }

@@ -50,14 +50,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "listen":
 		var c *listenConfig
 		if c, err = parseListen(rest); err == nil {
-			jsonOut = c.json
-			err = runListen(ctx, c, stdin, newReporter(stderr, c.json))
+			jsonOut = c.JSON
+			err = runListen(ctx, c, stdin, newReporter(stderr, c.JSON))
 		}
 	case "connect":
 		var c *connectConfig
 		if c, err = parseConnect(rest); err == nil {
-			jsonOut = c.json
-			err = runConnect(ctx, c, stdin, newReporter(stderr, c.json))
+			jsonOut = c.JSON
+			err = runConnect(ctx, c, stdin, newReporter(stderr, c.JSON))
 		}
 	case "gen":
 		var c *genConfig

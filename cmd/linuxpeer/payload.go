@@ -9,9 +9,3 @@ type Payload = payload.Stream
 
 // NewPayload returns the stream of seed.
 func NewPayload(seed uint64) *Payload { return payload.New(seed) }
-
-// payloadChecker compares what is written to it with the stream of a
-// seed (payload.Checker).
-type payloadChecker = payload.Checker
-
-func newPayloadChecker(seed uint64) *payloadChecker { return payload.NewChecker(seed) }

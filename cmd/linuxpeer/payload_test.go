@@ -63,43 +63,6 @@ func TestPayloadSeedsDiffer(t *testing.T) {
 	}
 }
 
-func TestPayloadChecker(t *testing.T) {
-	data := make([]byte, 5000)
-	NewPayload(7).Read(data)
-	tests := []struct {
-		name    string
-		flip    int // index of a byte to change, or -1
-		seed    uint64
-		chunk   int
-		wantBad int64
-	}{
-		{"intact", -1, 7, 1000, -1},
-		{"intact odd chunks", -1, 7, 333, -1},
-		{"first byte", 0, 7, 1000, 0},
-		{"middle", 2345, 7, 333, 2345},
-		{"last byte", 4999, 7, 4096, 4999},
-		{"other seed", -1, 8, 1000, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in := bytes.Clone(data)
-			if tt.flip >= 0 {
-				in[tt.flip] ^= 0x80
-			}
-			c := newPayloadChecker(tt.seed)
-			for off := 0; off < len(in); off += tt.chunk {
-				c.Write(in[off:min(off+tt.chunk, len(in))])
-			}
-			if c.Mismatch() != tt.wantBad {
-				t.Errorf("mismatch = %d, want %d", c.Mismatch(), tt.wantBad)
-			}
-			if c.Len() != int64(len(in)) {
-				t.Errorf("compared %d bytes, want %d", c.Len(), len(in))
-			}
-		})
-	}
-}
-
 func BenchmarkPayloadRead(b *testing.B) {
 	p := NewPayload(1)
 	buf := make([]byte, 32<<10)
@@ -107,21 +70,6 @@ func BenchmarkPayloadRead(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Read(buf)
-	}
-}
-
-func BenchmarkPayloadChecker(b *testing.B) {
-	buf := make([]byte, 32<<10)
-	c := newPayloadChecker(1)
-	b.SetBytes(int64(len(buf)))
-	b.ReportAllocs()
-	p := NewPayload(1)
-	for b.Loop() {
-		p.Read(buf)
-		c.Write(buf)
-	}
-	if c.Mismatch() >= 0 {
-		b.Fatalf("mismatch at %d", c.Mismatch())
 	}
 }
 

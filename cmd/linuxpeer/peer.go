@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net"
 	"os"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gomptcp/mptcp/cmd/internal/session"
 )
 
 // errReported marks an error that a summary line on stderr has already
@@ -37,30 +35,6 @@ type summary struct {
 	Error          string  `json:"error,omitempty"`
 }
 
-// source is what one connection sends, opened afresh for each connection.
-type source struct {
-	r     io.Reader
-	close func() error
-}
-
-// openSource opens what the options say to send.
-func openSource(o *sessionOptions, stdin io.Reader) (source, error) {
-	switch {
-	case o.sendBytes >= 0:
-		return source{r: io.LimitReader(NewPayload(o.seed), o.sendBytes), close: func() error { return nil }}, nil
-	case o.sendFile == "-":
-		return source{r: stdin, close: func() error { return nil }}, nil
-	case o.sendFile != "":
-		f, err := os.Open(o.sendFile)
-		if err != nil {
-			return source{}, err
-		}
-		return source{r: f, close: f.Close}, nil
-	default:
-		return source{r: eofReader{}, close: func() error { return nil }}, nil
-	}
-}
-
 // sink returns f as an io.Writer, or nil (not a nil *os.File) if f is nil.
 func sink(f *os.File) io.Writer {
 	if f == nil {
@@ -68,10 +42,6 @@ func sink(f *os.File) io.Writer {
 	}
 	return f
 }
-
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // openOut creates (truncating) the --out file, or returns nil for none.
 func openOut(path string) (*os.File, error) {
@@ -82,11 +52,11 @@ func openOut(path string) (*os.File, error) {
 }
 
 func runListen(ctx context.Context, c *listenConfig, stdin io.Reader, rep *reporter) error {
-	if c.sendFile == "-" && c.count != 1 {
+	if c.SendFile == "-" && c.count != 1 {
 		return errors.New("--send - (stdin) needs --count 1")
 	}
 	var lc net.ListenConfig
-	lc.SetMultipathTCP(c.mptcp)
+	lc.SetMultipathTCP(c.MPTCP)
 	ln, err := lc.Listen(ctx, "tcp", c.addr)
 	if err != nil {
 		return err
@@ -96,7 +66,7 @@ func runListen(ctx context.Context, c *listenConfig, stdin io.Reader, rep *repor
 	stop := context.AfterFunc(ctx, func() { tl.Close() })
 	defer stop()
 
-	out, err := openOut(c.out)
+	out, err := openOut(c.Out)
 	if err != nil {
 		return err
 	}
@@ -109,8 +79,8 @@ func runListen(ctx context.Context, c *listenConfig, stdin io.Reader, rep *repor
 	var failed, served int
 	var loopErr error
 	for c.count == 0 || served < c.count {
-		if c.timeout > 0 {
-			if err := tl.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+		if c.Timeout > 0 {
+			if err := tl.SetDeadline(time.Now().Add(c.Timeout)); err != nil {
 				loopErr = err
 				break
 			}
@@ -128,14 +98,14 @@ func runListen(ctx context.Context, c *listenConfig, stdin io.Reader, rep *repor
 			break
 		}
 		served++
-		src, err := openSource(&c.sessionOptions, stdin)
+		src, release, err := c.Source(stdin)
 		if err != nil {
 			conn.Close()
 			loopErr = err
 			break
 		}
-		s := runSession(ctx, conn, "listen", &c.sessionOptions, src.r, sink(out))
-		if err := src.close(); err != nil && s.Error == "" {
+		s := runSession(ctx, conn, "listen", &c.Flags, src, sink(out))
+		if err := release(); err != nil && s.Error == "" {
 			s.Error = "closing --send file: " + err.Error()
 		}
 		rep.summary(s)
@@ -158,8 +128,8 @@ func runListen(ctx context.Context, c *listenConfig, stdin io.Reader, rep *repor
 }
 
 func runConnect(ctx context.Context, c *connectConfig, stdin io.Reader, rep *reporter) error {
-	d := net.Dialer{Timeout: c.timeout}
-	d.SetMultipathTCP(c.mptcp)
+	d := net.Dialer{Timeout: c.Timeout}
+	d.SetMultipathTCP(c.MPTCP)
 	if c.local != "" {
 		la, err := parseLocal(c.local)
 		if err != nil {
@@ -167,12 +137,12 @@ func runConnect(ctx context.Context, c *connectConfig, stdin io.Reader, rep *rep
 		}
 		d.LocalAddr = la
 	}
-	src, err := openSource(&c.sessionOptions, stdin)
+	src, release, err := c.Source(stdin)
 	if err != nil {
 		return err
 	}
-	defer src.close()
-	out, err := openOut(c.out)
+	defer release()
+	out, err := openOut(c.Out)
 	if err != nil {
 		return err
 	}
@@ -183,7 +153,7 @@ func runConnect(ctx context.Context, c *connectConfig, stdin io.Reader, rep *rep
 		}
 		return err
 	}
-	s := runSession(ctx, nc.(*net.TCPConn), "connect", &c.sessionOptions, src.r, sink(out))
+	s := runSession(ctx, nc.(*net.TCPConn), "connect", &c.Flags, src, sink(out))
 	if out != nil {
 		if err := out.Close(); err != nil && s.Error == "" {
 			s.Error = "--out: " + err.Error()
@@ -196,210 +166,42 @@ func runConnect(ctx context.Context, c *connectConfig, stdin io.Reader, rep *rep
 	return nil
 }
 
-// hashWriter writes to w and hashes what w accepted.
-type hashWriter struct {
-	w io.Writer
-	h hash.Hash
-}
-
-func (hw hashWriter) Write(b []byte) (int, error) {
-	n, err := hw.w.Write(b)
-	hw.h.Write(b[:n])
-	return n, err
-}
-
 // isReset reports whether err says the peer reset the connection.
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-// longAgo is a deadline in the past, used to unblock I/O on interrupt.
-var longAgo = time.Unix(1, 0)
-
-// send copies src to w in writes of at most chunk bytes, pausing interval
-// between writes. It returns the number of bytes written.
-func send(ctx context.Context, w io.Writer, src io.Reader, chunk int64, interval time.Duration) (int64, error) {
-	buf := make([]byte, chunk)
-	var total int64
-	for first := true; ; first = false {
-		n, rerr := io.ReadFull(src, buf)
-		if n > 0 {
-			if !first {
-				if err := sleep(ctx, interval); err != nil {
-					return total, err
-				}
-			}
-			m, werr := w.Write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		switch {
-		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-			return total, nil
-		case rerr != nil:
-			return total, fmt.Errorf("reading the data to send: %w", rerr)
-		}
-	}
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // runSession runs one connection to its end (see the package comment) and
 // closes conn. The returned summary carries any error.
-func runSession(ctx context.Context, conn *net.TCPConn, role string, o *sessionOptions, src io.Reader, out io.Writer) *summary {
+func runSession(ctx context.Context, conn *net.TCPConn, role string, o *session.Flags, src io.Reader, out io.Writer) *summary {
 	start := time.Now()
 	s := &summary{
 		Event:     "summary",
 		Role:      role,
 		Local:     conn.LocalAddr().String(),
 		Remote:    conn.RemoteAddr().String(),
-		Fastclose: o.fastclose,
+		Fastclose: o.Fastclose,
 	}
 	s.MPTCPAtStart, _ = conn.MultipathTCP()
-	var errs []error
-	fail := func(what string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", what, err))
-		}
+	cfg := o.Config()
+	// Every write but the last is a whole --chunk: with --interval, each
+	// makes its own DSS mappings.
+	cfg.FillChunks = true
+	cfg.IsReset = isReset
+	cfg.CloseWrite = func(report session.Report) {
+		// shutdown(SHUT_WR): the kernel sends DATA_FIN (RFC 8684 §3.3.3).
+		report("shutdown", conn.CloseWrite())
 	}
-	if o.timeout > 0 {
-		fail("set deadline", conn.SetDeadline(start.Add(o.timeout)))
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(longAgo) })
-	defer stop()
-
-	// Receive everything the peer sends, concurrently with sending.
-	rxHash := sha256.New()
-	sinks := []io.Writer{rxHash}
-	var check *payloadChecker
-	if o.expectBytes >= 0 {
-		check = newPayloadChecker(o.peerSeed)
-		sinks = append(sinks, check)
-	}
-	if out != nil {
-		sinks = append(sinks, out)
-	}
-	type result struct {
-		n   int64
-		err error
-	}
-	rxDone := make(chan result, 1)
-	go func() {
-		n, err := io.Copy(io.MultiWriter(sinks...), conn)
-		rxDone <- result{n, err}
-	}()
-
-	txHash := sha256.New()
-	var nSent int64
-	txErr := sleep(ctx, o.delay)
-	if txErr == nil {
-		nSent, txErr = send(ctx, hashWriter{w: conn, h: txHash}, src, o.chunk, o.interval)
-	}
-	s.BytesSent = nSent
-	s.SHA256Sent = hex.EncodeToString(txHash.Sum(nil))
-
-	var rx result
-	rxEnded := false
-	if txErr == nil && o.hold > 0 {
-		// Hold the connection open, but stop early if the peer resets it.
-		t := time.NewTimer(o.hold)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			txErr = ctx.Err()
-		case rx = <-rxDone:
-			rxEnded = true
-			if rx.err == nil {
-				// The peer finished sending; it may still be receiving.
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					txErr = ctx.Err()
-				}
-			}
-		}
-		t.Stop()
-	}
-	waitRx := func() {
-		if !rxEnded {
-			rx = <-rxDone
-			rxEnded = true
-		}
-	}
-
-	closedByUs := false
-	switch {
-	case txErr != nil || (rxEnded && rx.err != nil):
-		// The connection is unusable or the source failed: do not wait for
-		// the peer, who may be waiting for our end of stream.
-		s.MPTCP, _ = conn.MultipathTCP()
-		fail("close", conn.Close())
-		closedByUs = true
-		waitRx()
-	case o.fastclose:
+	cfg.Abort = func(report session.Report) {
 		// RFC 8684 §3.5: Linux sends MP_FASTCLOSE when an MPTCP socket with
 		// SO_LINGER {on, 0} is closed, as TCP sends a RST.
-		s.MPTCP, _ = conn.MultipathTCP()
-		fail("set SO_LINGER", conn.SetLinger(0))
-		fail("close", conn.Close())
-		closedByUs = true
-		waitRx()
-	default:
-		// shutdown(SHUT_WR): the kernel sends DATA_FIN (RFC 8684 §3.3.3).
-		fail("shutdown", conn.CloseWrite())
-		waitRx()
-		s.MPTCP, _ = conn.MultipathTCP()
-		fail("close", conn.Close())
+		report("set SO_LINGER", conn.SetLinger(0))
+		report("close", conn.Close())
 	}
-	if closedByUs && errors.Is(rx.err, net.ErrClosed) {
-		rx.err = nil
-	}
-	s.BytesReceived = rx.n
-	s.SHA256Received = hex.EncodeToString(rxHash.Sum(nil))
-	s.Reset = isReset(txErr) || isReset(rx.err)
-
-	switch {
-	case o.expectReset && s.Reset:
-		txErr, rx.err = nil, nil
-	case o.expectReset:
-		errs = append(errs, errors.New("the peer did not reset the connection"))
-	}
-	if ctx.Err() != nil {
-		errs = append([]error{errors.New("interrupted")}, errs...)
-	} else {
-		fail("send", txErr)
-		fail("receive", rx.err)
-	}
-	if check != nil && rx.err == nil && !s.Reset {
-		switch {
-		case check.Mismatch() >= 0:
-			errs = append(errs, fmt.Errorf("received data differs from the payload of seed %d at byte %d", o.peerSeed, check.Mismatch()))
-		case rx.n != o.expectBytes:
-			errs = append(errs, fmt.Errorf("received %d bytes, expected %d", rx.n, o.expectBytes))
-		}
-	}
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		s.Error = strings.Join(msgs, "; ")
-	}
+	cfg.BeforeClose = func() { s.MPTCP, _ = conn.MultipathTCP() }
+	r := session.Run(ctx, conn, cfg, src, out)
+	s.BytesSent, s.SHA256Sent, s.BytesReceived, s.SHA256Received = r.BytesSent, r.SHA256Sent, r.BytesReceived, r.SHA256Received
+	s.Reset, s.Error = r.Reset, r.Error
 	s.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	return s
 }

@@ -6,12 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -466,52 +464,4 @@ func TestInterruptedConnection(t *testing.T) {
 		t.Errorf("summaries %+v, want one with an 'interrupted' error", s)
 	}
 	l.wait(t)
-}
-
-// recordWriter records the size of each write.
-type recordWriter struct{ sizes []int }
-
-func (w *recordWriter) Write(p []byte) (int, error) {
-	w.sizes = append(w.sizes, len(p))
-	return len(p), nil
-}
-
-type failingReader struct{}
-
-func (failingReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
-
-func TestSend(t *testing.T) {
-	tests := []struct {
-		name  string
-		n     int64
-		chunk int64
-		want  []int
-	}{
-		{"exact chunks", 9, 3, []int{3, 3, 3}},
-		{"short last", 10, 3, []int{3, 3, 3, 1}},
-		{"one write", 10, 32, []int{10}},
-		{"nothing", 0, 8, nil},
-	}
-	for _, tt := range tests {
-		var w recordWriter
-		n, err := send(t.Context(), &w, io.LimitReader(NewPayload(1), tt.n), tt.chunk, 0)
-		if err != nil || n != tt.n {
-			t.Errorf("%s: send = %d, %v; want %d", tt.name, n, err, tt.n)
-		}
-		if !slices.Equal(w.sizes, tt.want) {
-			t.Errorf("%s: writes %v, want %v", tt.name, w.sizes, tt.want)
-		}
-	}
-
-	if _, err := send(t.Context(), io.Discard, failingReader{}, 8, 0); err == nil || !strings.Contains(err.Error(), "disk on fire") {
-		t.Errorf("send from a failing source: %v", err)
-	}
-
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	var w recordWriter
-	n, err := send(ctx, &w, io.LimitReader(NewPayload(1), 10), 4, time.Hour)
-	if !errors.Is(err, context.Canceled) || n != 4 {
-		t.Errorf("cancelled paced send = %d, %v; want 4, context.Canceled", n, err)
-	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/gomptcp/mptcp"
 	"github.com/gomptcp/mptcp/cc"
+	"github.com/gomptcp/mptcp/cmd/internal/session"
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/link/tun"
 	"github.com/gomptcp/mptcp/sched"
@@ -25,11 +25,8 @@ import (
 // a file, or the deterministic payload of cmd/linuxpeer (package
 // interop/payload), which lets each side check the other's bytes.
 
-const (
-	transferDefaultChunk = 32 << 10
-	// transferMaxChunk bounds --chunk.
-	transferMaxChunk = 64 << 20
-)
+// transferMaxChunk bounds --chunk.
+const transferMaxChunk = 64 << 20
 
 const transferFlagsUsage = `
 flags (both commands):
@@ -136,7 +133,6 @@ type transferCmd struct {
 	tuns  []tun.DeviceConfig
 	netns string // path of the network namespace; "" for the process's
 
-	mptcp      bool
 	checksum   bool
 	endpoints  []mptcp.Endpoint
 	limits     mptcp.Limits
@@ -149,67 +145,10 @@ type transferCmd struct {
 	pcap       string
 	plots      []string
 
-	sendFile    string // "" if unset; "-" is standard input
-	sendBytes   int64  // -1 if unset
-	seed        uint64
-	out         string // "" if unset; "-" is standard output
-	expectBytes int64  // -1: no check
-	peerSeed    uint64
-	chunk       int64
-	delay, hold time.Duration
-	timeout     time.Duration
-	fastclose   bool
-	expectReset bool
-	json        bool
-}
-
-// transferSize is a flag.Value for a byte count with an optional binary
-// suffix k, M or G.
-type transferSize struct{ n *int64 }
-
-func (v transferSize) String() string {
-	if v.n == nil || *v.n < 0 {
-		return ""
-	}
-	return strconv.FormatInt(*v.n, 10)
-}
-
-func (v transferSize) Set(s string) error {
-	n, err := parseTransferSize(s)
-	if err != nil {
-		return err
-	}
-	*v.n = n
-	return nil
-}
-
-// parseTransferSize parses "1500", "64k", "20M" or "1G" (binary
-// multiples).
-func parseTransferSize(s string) (int64, error) {
-	if s == "" {
-		return 0, errors.New("empty size")
-	}
-	mult := int64(1)
-	switch s[len(s)-1] {
-	case 'k', 'K':
-		mult = 1 << 10
-	case 'm', 'M':
-		mult = 1 << 20
-	case 'g', 'G':
-		mult = 1 << 30
-	}
-	num := s
-	if mult != 1 {
-		num = s[:len(s)-1]
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid size %q (a non-negative integer, optionally with k, M or G)", s)
-	}
-	if n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	return n * mult, nil
+	// The data, timing and closing flags shared with cmd/linuxpeer
+	// (Interval is always 0). Out "-" is standard output, as is an unset
+	// Out for listen; an unset SendFile is standard input for connect.
+	session.Flags
 }
 
 // transferList collects the values of a repeated flag.
@@ -602,26 +541,11 @@ func transferFlags(fs *flag.FlagSet, c *transferCmd, raw *transferRaw) {
 	fs.StringVar(&c.scheduler, "scheduler", "", "")
 	fs.StringVar(&c.cc, "cc", "", "")
 	fs.BoolVar(&c.checksum, "checksum", false, "")
-	fs.BoolVar(&c.mptcp, "mptcp", true, "")
-	fs.StringVar(&c.sendFile, "send", "", "")
-	c.sendBytes, c.expectBytes = -1, -1
-	fs.Var(transferSize{&c.sendBytes}, "send-bytes", "")
-	fs.Uint64Var(&c.seed, "seed", 1, "")
-	fs.StringVar(&c.out, "out", "", "")
-	fs.Var(transferSize{&c.expectBytes}, "expect-bytes", "")
-	fs.Uint64Var(&c.peerSeed, "peer-seed", 1, "")
 	fs.Var(transferList{&raw.impairs}, "impair", "")
 	fs.Var(transferList{&raw.events}, "event", "")
 	fs.StringVar(&c.pcap, "pcap", "", "")
 	fs.Var(transferList{&c.plots}, "plot", "")
-	fs.BoolVar(&c.json, "json", false, "")
-	c.chunk = transferDefaultChunk
-	fs.Var(transferSize{&c.chunk}, "chunk", "")
-	fs.DurationVar(&c.delay, "delay", 0, "")
-	fs.DurationVar(&c.hold, "hold", 0, "")
-	fs.DurationVar(&c.timeout, "timeout", 0, "")
-	fs.BoolVar(&c.fastclose, "fastclose", false, "")
-	fs.BoolVar(&c.expectReset, "expect-reset", false, "")
+	c.Flags.Register(fs)
 	if c.role == "connect" {
 		fs.StringVar(&raw.local, "local", "", "")
 	} else {
@@ -636,28 +560,6 @@ type transferRaw struct {
 	limits, pm, local                string
 }
 
-// parseInterspersedFlags parses args with fs, allowing positional
-// arguments between flags ("connect 10.0.0.1:80 --tun …"); a "--" ends the
-// flags. Errors are usage errors.
-func parseInterspersedFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
 // parseTransferArgs parses the command line of role ("connect" or
 // "listen"). Every problem is a usage error.
 func parseTransferArgs(role string, args []string, stderr io.Writer) (*transferCmd, error) {
@@ -665,7 +567,7 @@ func parseTransferArgs(role string, args []string, stderr io.Writer) (*transferC
 	var raw transferRaw
 	fs := newFlagSet(role, stderr)
 	transferFlags(fs, c, &raw)
-	pos, err := parseInterspersedFlags(fs, args)
+	pos, err := session.ParseInterspersed(fs, args, parseFlags)
 	if err != nil {
 		return nil, err
 	}
@@ -821,7 +723,7 @@ func (c *transferCmd) parsePolicies(raw *transferRaw) error {
 	if c.cc != "" && !slices.Contains(cc.Names(), c.cc) {
 		return usageError("--cc %q: want one of %s", c.cc, strings.Join(cc.Names(), ", "))
 	}
-	if !c.mptcp && (c.checksum || len(c.endpoints) > 0 || c.fastclose || c.scheduler != "" || c.limitsSet || raw.pm != "kernel") {
+	if !c.MPTCP && (c.checksum || len(c.endpoints) > 0 || c.Fastclose || c.scheduler != "" || c.limitsSet || raw.pm != "kernel") {
 		return usageError("--checksum, --endpoint, --limits, --pm, --scheduler and --fastclose need MPTCP (not --mptcp=false)")
 	}
 	return nil
@@ -829,31 +731,14 @@ func (c *transferCmd) parsePolicies(raw *transferRaw) error {
 
 // checkData checks the flags about the data and the connection's timing.
 func (c *transferCmd) checkData() error {
-	if c.sendFile != "" && c.sendBytes >= 0 {
-		return usageError("--send and --send-bytes are mutually exclusive")
+	if err := c.Check(); err != nil {
+		return usageError("%v", err)
 	}
-	if c.role == "listen" && c.sendFile == "-" && c.count != 1 {
+	if c.role == "listen" && c.SendFile == "-" && c.count != 1 {
 		return usageError("--send - (standard input) serves one connection: use --count 1")
 	}
-	if c.chunk <= 0 {
-		return usageError("--chunk %d is not positive", c.chunk)
-	}
-	if c.chunk > transferMaxChunk {
-		return usageError("--chunk %d is larger than 64M", c.chunk)
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"--delay", c.delay}, {"--hold", c.hold}, {"--timeout", c.timeout}} {
-		if d.v < 0 {
-			return usageError("%s %v is negative", d.name, d.v)
-		}
-	}
-	if c.timeout > 0 && c.delay+c.hold >= c.timeout {
-		return usageError("--delay %v and --hold %v do not fit in --timeout %v", c.delay, c.hold, c.timeout)
-	}
-	if c.fastclose && c.expectReset {
-		return usageError("--fastclose and --expect-reset are mutually exclusive")
+	if c.Chunk > transferMaxChunk {
+		return usageError("--chunk %d is larger than 64M", c.Chunk)
 	}
 	return checkPlotFiles(c.plots)
 }

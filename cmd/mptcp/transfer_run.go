@@ -3,12 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net"
 	"net/netip"
@@ -22,8 +19,8 @@ import (
 	"time"
 
 	"github.com/gomptcp/mptcp"
+	"github.com/gomptcp/mptcp/cmd/internal/session"
 	"github.com/gomptcp/mptcp/internal/plot"
-	"github.com/gomptcp/mptcp/interop/payload"
 	"github.com/gomptcp/mptcp/link"
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/link/pcap"
@@ -54,7 +51,7 @@ func runTransfer(role string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep := &transferReporter{w: stderr, json: c.json, role: role}
+	rep := &transferReporter{w: stderr, json: c.JSON, role: role}
 	return c.run(ctx, rep, stdout)
 }
 
@@ -92,7 +89,7 @@ func (transferNoPM) HandleEvent(time.Time, stack.Controller, stack.PMEvent) {}
 
 // config is our MPTCP stack's configuration.
 func (c *transferCmd) config() (mptcp.Config, error) {
-	cfg := mptcp.Config{Disabled: !c.mptcp, Checksum: c.checksum}
+	cfg := mptcp.Config{Disabled: !c.MPTCP, Checksum: c.checksum}
 	switch c.pm.kind {
 	case "kernel":
 		l := c.limits
@@ -326,7 +323,7 @@ func (h *transferHost) linger(ctx context.Context) {
 		case time.Since(settledSince) >= lingerGrace:
 			return
 		}
-		sleepCtx(ctx, 5*time.Millisecond)
+		session.Sleep(ctx, 5*time.Millisecond)
 	}
 }
 
@@ -344,31 +341,22 @@ type transferData struct {
 // nothing and writes what it receives to standard output. The function
 // returned closes --out.
 func (c *transferCmd) data(stdout io.Writer) (*transferData, func() error, error) {
-	d := &transferData{open: func() (io.Reader, func(), error) { return nil, func() {}, nil }}
-	switch {
-	case c.sendBytes >= 0:
-		n, seed := c.sendBytes, c.seed
-		d.open = func() (io.Reader, func(), error) {
-			return io.LimitReader(payload.New(seed), n), func() {}, nil
+	d := &transferData{open: func() (io.Reader, func(), error) {
+		src, release, err := c.Source(transferStdin)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--send: %w", err)
 		}
-	case c.sendFile == "-" || c.sendFile == "" && c.role == "connect":
+		return src, func() { release() }, nil
+	}}
+	if c.SendBytes < 0 && c.SendFile == "" && c.role == "connect" {
 		d.open = func() (io.Reader, func(), error) { return transferStdin, func() {}, nil }
-	case c.sendFile != "":
-		name := c.sendFile
-		d.open = func() (io.Reader, func(), error) {
-			f, err := os.Open(name)
-			if err != nil {
-				return nil, nil, fmt.Errorf("--send: %w", err)
-			}
-			return f, func() { f.Close() }, nil
-		}
 	}
 	closeOut := func() error { return nil }
 	switch {
-	case c.out == "-" || c.out == "" && c.role == "listen":
+	case c.Out == "-" || c.Out == "" && c.role == "listen":
 		d.out = stdout
-	case c.out != "":
-		f, err := os.Create(c.out)
+	case c.Out != "":
+		f, err := os.Create(c.Out)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--out: %w", err)
 		}
@@ -439,9 +427,9 @@ func (c *transferCmd) resolve(ctx context.Context) (netip.AddrPort, error) {
 
 func (c *transferCmd) runConnect(ctx context.Context, h *transferHost, rep *transferReporter, d *transferData) error {
 	dctx := ctx
-	if c.timeout > 0 {
+	if c.Timeout > 0 {
 		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeout(ctx, c.timeout)
+		dctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
 	target, err := c.resolve(dctx)
@@ -479,13 +467,13 @@ func (c *transferCmd) runListen(ctx context.Context, h *transferHost, rep *trans
 	defer l.Close()
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
-	rep.listening(l.Addr().String(), c.mptcp)
+	rep.listening(l.Addr().String(), c.MPTCP)
 	var failed, served int
 	var firstErr string
 	for c.count == 0 || served < c.count {
 		var timer *time.Timer
-		if c.timeout > 0 {
-			timer = time.AfterFunc(c.timeout, func() { l.Close() })
+		if c.Timeout > 0 {
+			timer = time.AfterFunc(c.Timeout, func() { l.Close() })
 		}
 		conn, err := l.Accept()
 		if timer != nil {
@@ -497,8 +485,8 @@ func (c *transferCmd) runListen(ctx context.Context, h *transferHost, rep *trans
 				return nil
 			case ctx.Err() != nil:
 				return fmt.Errorf("interrupted after %d of %d connections", served, c.count)
-			case c.timeout > 0 && errors.Is(err, net.ErrClosed):
-				return fmt.Errorf("accept: no connection within %v", c.timeout)
+			case c.Timeout > 0 && errors.Is(err, net.ErrClosed):
+				return fmt.Errorf("accept: no connection within %v", c.Timeout)
 			}
 			return fmt.Errorf("accept: %w", err)
 		}
@@ -722,65 +710,9 @@ func (r *transferReporter) summary(s *transferSummary) {
 	r.text("%s", b.String())
 }
 
-// hashingWriter writes to w and hashes what w took.
-type hashingWriter struct {
-	w io.Writer
-	h hash.Hash
-}
-
-func (hw hashingWriter) Write(b []byte) (int, error) {
-	n, err := hw.w.Write(b)
-	hw.h.Write(b[:n])
-	return n, err
-}
-
-// longAgo is a deadline in the past, to unblock I/O on an interrupt.
-var longAgo = time.Unix(1, 0)
-
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // isResetErr reports whether err says the peer reset the connection (a
 // TCP RST, or MP_FASTCLOSE, which wraps it).
 func isResetErr(err error) bool { return errors.Is(err, tcp.ErrConnectionReset) }
-
-// errReadSource marks a failure to read the data to send.
-var errReadSource = errors.New("reading the data to send")
-
-// sendAll copies src to w in writes of at most chunk bytes and returns
-// the number of bytes written.
-func sendAll(w io.Writer, src io.Reader, chunk int64) (int64, error) {
-	buf := make([]byte, chunk)
-	var n int64
-	for {
-		k, rerr := src.Read(buf)
-		if k > 0 {
-			m, err := w.Write(buf[:k])
-			n += int64(m)
-			if err != nil {
-				return n, err
-			}
-		}
-		switch {
-		case errors.Is(rerr, io.EOF):
-			return n, nil
-		case rerr != nil:
-			return n, fmt.Errorf("%w: %v", errReadSource, rerr)
-		}
-	}
-}
 
 // waitAcked waits until the peer has acknowledged n bytes of conn's data
 // (at the data level for MPTCP), for at most lingerTimeout or until ctx
@@ -804,54 +736,24 @@ func waitAcked(ctx context.Context, conn net.Conn, n int64) {
 		if !ok || a >= uint64(n) {
 			return
 		}
-		sleepCtx(ctx, 2*time.Millisecond)
+		session.Sleep(ctx, 2*time.Millisecond)
 	}
 }
 
 // session runs one connection to its end and closes it: receive what the
 // peer sends (to out, hashed, checked with --expect-bytes) while sending
-// src (after --delay), then close as the flags say. The summary carries
-// any error.
+// src (after --delay), then close as the flags say (session.Run). The
+// summary adds the connection's subflows, sampled while it runs, and the
+// stack's counters; it carries any error.
 func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Conn, src io.Reader, out io.Writer) *transferSummary {
 	start := time.Now()
 	s := &transferSummary{Event: "summary", Role: c.role, Local: conn.LocalAddr().String(),
-		Remote: conn.RemoteAddr().String(), Fastclose: c.fastclose}
+		Remote: conn.RemoteAddr().String(), Fastclose: c.Fastclose}
 	mc, _ := conn.(*mptcp.Conn)
 	var subs subflowLog
 	if mc != nil {
 		s.MPTCP = !mc.Fallback()
 	}
-	var errs []error
-	fail := func(what string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", what, err))
-		}
-	}
-	if c.timeout > 0 {
-		fail("set deadline", conn.SetDeadline(start.Add(c.timeout)))
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(longAgo) })
-	defer stop()
-
-	rxHash := sha256.New()
-	sinks := []io.Writer{rxHash}
-	var check *payload.Checker
-	if c.expectBytes >= 0 {
-		check = payload.NewChecker(c.peerSeed)
-		sinks = append(sinks, check)
-	}
-	if out != nil {
-		sinks = append(sinks, out)
-	}
-	type result struct {
-		n   int64
-		err error
-	}
-	rxDone := make(chan result, 1)
-	go func() {
-		n, err := io.CopyBuffer(io.MultiWriter(sinks...), conn, make([]byte, 128<<10))
-		rxDone <- result{n, err}
-	}()
 	sampled := make(chan struct{})
 	samplerStop := make(chan struct{})
 	if mc != nil || h.plot != nil {
@@ -872,43 +774,25 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 		close(sampled)
 	}
 
-	txHash := sha256.New()
-	txErr := sleepCtx(ctx, c.delay)
-	if txErr == nil && src != nil {
-		s.BytesSent, txErr = sendAll(hashingWriter{w: conn, h: txHash}, src, c.chunk)
-	}
-	s.SHA256Sent = hex.EncodeToString(txHash.Sum(nil))
-
-	var rx result
-	rxEnded := false
-	if txErr == nil && c.hold > 0 {
-		t := time.NewTimer(c.hold)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			txErr = ctx.Err()
-		case rx = <-rxDone:
-			rxEnded = true
-			if rx.err == nil {
-				// The peer is done sending; it may still be receiving.
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					txErr = ctx.Err()
-				}
-			}
+	cfg := c.Config()
+	cfg.ReadBuffer = 128 << 10
+	// Abort makes our own reads fail: with --fastclose that is no reset.
+	cfg.AbortEndsReceive = true
+	cfg.IsReset = isResetErr
+	cfg.Abort = func(report session.Report) {
+		if mc == nil {
+			report("fast close", mptcp.ErrNotMPTCP)
+			conn.Close()
+			return
 		}
-		t.Stop()
+		report("fast close", mc.Abort())
 	}
-	waitRx := func() {
-		if !rxEnded {
-			rx = <-rxDone
-			rxEnded = true
-		}
-	}
+	// On a graceful close, the summary counts all the data: its duration
+	// is that of the transfer both ways.
+	cfg.Drain = func(sent int64) { waitAcked(ctx, conn, sent) }
 	// The subflows are recorded once more before the connection closes,
 	// with the counters complete.
-	snapshot := func() {
+	cfg.BeforeClose = func() {
 		close(samplerStop)
 		<-sampled
 		if mc != nil {
@@ -934,71 +818,9 @@ func (c *transferCmd) session(ctx context.Context, h *transferHost, conn net.Con
 			}
 		}
 	}
-	closedByUs := false
-	switch {
-	case txErr != nil || (rxEnded && rx.err != nil):
-		// The connection is unusable: do not wait for the peer.
-		snapshot()
-		fail("close", conn.Close())
-		closedByUs = true
-		waitRx()
-	case c.fastclose:
-		snapshot()
-		if mc == nil {
-			fail("fast close", mptcp.ErrNotMPTCP)
-			conn.Close()
-		} else {
-			fail("fast close", mc.Abort())
-		}
-		closedByUs = true
-		waitRx()
-	default:
-		// RFC 8684 §3.3.3: CloseWrite sends our DATA_FIN.
-		if err := conn.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
-			fail("close write", err)
-		}
-		waitRx()
-		waitAcked(ctx, conn, s.BytesSent)
-		snapshot()
-		fail("close", conn.Close())
-	}
-	if closedByUs && errors.Is(rx.err, net.ErrClosed) {
-		rx.err = nil
-	}
-	s.BytesReceived = rx.n
-	s.SHA256Received = hex.EncodeToString(rxHash.Sum(nil))
-	if c.fastclose {
-		// Our own reset ends our reads.
-		rx.err = nil
-	}
-	s.Reset = isResetErr(txErr) || isResetErr(rx.err)
-	switch {
-	case c.expectReset && s.Reset:
-		txErr, rx.err = nil, nil
-	case c.expectReset:
-		errs = append(errs, errors.New("the peer did not reset the connection"))
-	}
-	if ctx.Err() != nil {
-		errs = append([]error{errors.New("interrupted")}, errs...)
-	} else {
-		fail("send", txErr)
-		fail("receive", rx.err)
-	}
-	if check != nil && rx.err == nil && !s.Reset {
-		switch {
-		case check.Mismatch() >= 0:
-			errs = append(errs, fmt.Errorf("received data differs from the payload of seed %d at byte %d", c.peerSeed, check.Mismatch()))
-		case rx.n != c.expectBytes:
-			errs = append(errs, fmt.Errorf("received %d bytes, expected %d", rx.n, c.expectBytes))
-		}
-	}
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		s.Error = strings.Join(msgs, "; ")
-	}
+	r := session.Run(ctx, conn, cfg, src, out)
+	s.BytesSent, s.SHA256Sent, s.BytesReceived, s.SHA256Received = r.BytesSent, r.SHA256Sent, r.BytesReceived, r.SHA256Received
+	s.Reset, s.Error = r.Reset, r.Error
 	s.Counters = map[string]int64{}
 	for k, v := range h.ms.MIB().Snapshot() {
 		if v != 0 {
@@ -1163,7 +985,7 @@ func (c *transferCmd) plotTitle() string {
 		}
 	}
 	proto := "MPTCP"
-	if !c.mptcp {
+	if !c.MPTCP {
 		proto = "TCP"
 	}
 	return fmt.Sprintf("%s (%s, gomptcp on %s)", what, proto, strings.Join(devs, ", "))

@@ -13,13 +13,13 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gomptcp/mptcp"
+	"github.com/gomptcp/mptcp/cmd/internal/session"
 	"github.com/gomptcp/mptcp/interop/payload"
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/link/sim"
@@ -37,9 +37,9 @@ func TestParseTransferArgs(t *testing.T) {
 	pfx := netip.MustParsePrefix
 	base := func(role string) *transferCmd {
 		return &transferCmd{
-			role: role, mptcp: true, sendBytes: -1, expectBytes: -1, seed: 1, peerSeed: 1,
-			chunk: transferDefaultChunk, limits: mptcp.Limits{Subflows: 2}, pm: transferPM{kind: "kernel"},
-			tuns: []tun.DeviceConfig{{Name: "gmt0", Addrs: []netip.Prefix{pfx("10.1.0.2/24")}, KernelAddrs: []netip.Prefix{pfx("10.1.0.1/24")}}},
+			role: role, limits: mptcp.Limits{Subflows: 2}, pm: transferPM{kind: "kernel"},
+			Flags: session.Flags{MPTCP: true, SendBytes: -1, ExpectBytes: -1, Seed: 1, PeerSeed: 1, Chunk: session.DefaultChunk},
+			tuns:  []tun.DeviceConfig{{Name: "gmt0", Addrs: []netip.Prefix{pfx("10.1.0.2/24")}, KernelAddrs: []netip.Prefix{pfx("10.1.0.1/24")}}},
 		}
 	}
 	for _, tc := range []struct {
@@ -59,8 +59,8 @@ func TestParseTransferArgs(t *testing.T) {
 			"--peer-seed", "6", "--checksum", "--json", "--timeout", "30s", "--local", "10.1.0.2", "--out", "-", "10.1.0.1:80"}, func(c *transferCmd) {
 			c.host, c.port, c.target = "10.1.0.1", 80, netip.MustParseAddrPort("10.1.0.1:80")
 			c.local = netip.MustParseAddrPort("10.1.0.2:0")
-			c.sendBytes, c.seed, c.expectBytes, c.peerSeed = 20<<20, 5, 1<<10, 6
-			c.checksum, c.json, c.timeout, c.out = true, true, 30*time.Second, "-"
+			c.SendBytes, c.Seed, c.ExpectBytes, c.PeerSeed = 20<<20, 5, 1<<10, 6
+			c.checksum, c.JSON, c.Timeout, c.Out = true, true, 30*time.Second, "-"
 		}},
 		{"connect two paths", "connect", []string{"10.1.0.1:7000", "--tun", dev0, "--tun", dev1 + ",mtu=9000,nooffload",
 			"--endpoint", "10.1.1.2,subflow,backup,id=7", "--endpoint", "10.1.0.2:7100,signal", "--limits", "subflows=4,add_addr_accepted=1",
@@ -76,9 +76,9 @@ func TestParseTransferArgs(t *testing.T) {
 				{Addr: netip.MustParseAddr("10.1.0.2"), Port: 7100, Flags: mptcp.FlagSignal},
 			}
 			c.limits, c.limitsSet = mptcp.Limits{Subflows: 4, AddAddrAccepted: 1}, true
-			c.fastclose = true
+			c.Fastclose = true
 			c.netns = "/run/netns/gmtns"
-			c.scheduler, c.cc, c.pcap, c.sendFile = "redundant", "lia", "x.pcap", "in.bin"
+			c.scheduler, c.cc, c.pcap, c.SendFile = "redundant", "lia", "x.pcap", "in.bin"
 			// 20 Mbit/s × 2 × 22 ms is 73 packets of 1500 bytes.
 			c.impairs = map[string]impair.Config{"gmt1": {Rate: 20e6, Delay: 20 * time.Millisecond, Jitter: 2 * time.Millisecond,
 				Loss: 0.005, QueuePackets: 73}}
@@ -91,10 +91,10 @@ func TestParseTransferArgs(t *testing.T) {
 		{"listen all", "listen", []string{"--tun", dev0, "10.1.0.2:0", "--count", "0", "--mptcp=false",
 			"--netns", "/proc/1/ns/net", "--expect-reset", "--chunk", "1", "--delay", "1s", "--hold", "2s", "--send-bytes", "0", "--out", "o"}, func(c *transferCmd) {
 			c.listen = netip.MustParseAddrPort("10.1.0.2:0")
-			c.mptcp, c.expectReset, c.chunk = false, true, 1
+			c.MPTCP, c.ExpectReset, c.Chunk = false, true, 1
 			c.netns = "/proc/1/ns/net"
-			c.delay, c.hold = time.Second, 2*time.Second
-			c.sendBytes, c.out = 0, "o"
+			c.Delay, c.Hold = time.Second, 2*time.Second
+			c.SendBytes, c.Out = 0, "o"
 		}},
 		{"listen IPv6 fullmesh", "listen", []string{"--tun", "gmt6=fd00::2/64,peer=fd00::1/64", "[fd00::2]:80", "--pm", "fullmesh",
 			"--limits", "subflow=3,add_addr_accepted=2"}, func(c *transferCmd) {
@@ -270,23 +270,6 @@ func TestTransferUsage(t *testing.T) {
 	}
 }
 
-func TestParseTransferSize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"0", 0, true}, {"1", 1, true}, {"64k", 64 << 10, true}, {"64K", 64 << 10, true},
-		{"20M", 20 << 20, true}, {"2g", 2 << 30, true}, {"", 0, false}, {"k", 0, false},
-		{"-5", 0, false}, {"1.5M", 0, false}, {"8589934592G", 0, false}, {"1T", 0, false},
-	} {
-		got, err := parseTransferSize(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("parseTransferSize(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-}
-
 func FuzzParseTunSpec(f *testing.F) {
 	for _, s := range []string{dev0, dev1 + ",mtu=1400,nooffload", "gmt6=fd00::2/64,peer=fd00::1/64", "a=,", "=,,,", "x=1.2.3.4/0,peer=5.6.7.8/0,mtu=65535", "g=1.2.3.4/32"} {
 		f.Add(s)
@@ -357,7 +340,7 @@ func FuzzParseTransferArgs(f *testing.F) {
 			}
 			return
 		}
-		if len(c.tuns) == 0 || c.chunk <= 0 || c.pm.kind == "" {
+		if len(c.tuns) == 0 || c.Chunk <= 0 || c.pm.kind == "" {
 			t.Fatalf("%q: accepted %+v", line, c)
 		}
 		if _, err := c.config(); err != nil {
@@ -482,18 +465,18 @@ func TestSession(t *testing.T) {
 		wantReset   bool
 		wantAborted bool // the peer saw our reset
 	}{
-		{name: "exact", cmd: transferCmd{sendBytes: 300 << 10, expectBytes: 200 << 10}, peerSends: 200 << 10, corrupt: -1},
-		{name: "corrupt", cmd: transferCmd{sendBytes: 1000, expectBytes: 5000}, peerSends: 5000, corrupt: 4321,
+		{name: "exact", cmd: transferCmd{Flags: session.Flags{SendBytes: 300 << 10, ExpectBytes: 200 << 10}}, peerSends: 200 << 10, corrupt: -1},
+		{name: "corrupt", cmd: transferCmd{Flags: session.Flags{SendBytes: 1000, ExpectBytes: 5000}}, peerSends: 5000, corrupt: 4321,
 			wantErr: "differs from the payload of seed 2 at byte 4321"},
-		{name: "short", cmd: transferCmd{sendBytes: 10, expectBytes: 5000}, peerSends: 4999, corrupt: -1,
+		{name: "short", cmd: transferCmd{Flags: session.Flags{SendBytes: 10, ExpectBytes: 5000}}, peerSends: 4999, corrupt: -1,
 			wantErr: "received 4999 bytes, expected 5000"},
-		{name: "expect reset", cmd: transferCmd{sendBytes: 0, expectBytes: -1, expectReset: true}, peerSends: 1000, corrupt: -1,
+		{name: "expect reset", cmd: transferCmd{Flags: session.Flags{SendBytes: 0, ExpectBytes: -1, ExpectReset: true}}, peerSends: 1000, corrupt: -1,
 			peerAborts: true, wantReset: true},
-		{name: "reset not expected", cmd: transferCmd{sendBytes: 0, expectBytes: 1000}, peerSends: 1000, corrupt: -1,
+		{name: "reset not expected", cmd: transferCmd{Flags: session.Flags{SendBytes: 0, ExpectBytes: 1000}}, peerSends: 1000, corrupt: -1,
 			peerAborts: true, wantReset: true, wantErr: "receive"},
-		{name: "no reset", cmd: transferCmd{sendBytes: 5, expectBytes: -1, expectReset: true}, peerSends: 5, corrupt: -1,
+		{name: "no reset", cmd: transferCmd{Flags: session.Flags{SendBytes: 5, ExpectBytes: -1, ExpectReset: true}}, peerSends: 5, corrupt: -1,
 			wantErr: "the peer did not reset the connection"},
-		{name: "fastclose", cmd: transferCmd{sendBytes: 5000, expectBytes: -1, fastclose: true, hold: 100 * time.Millisecond},
+		{name: "fastclose", cmd: transferCmd{Flags: session.Flags{SendBytes: 5000, ExpectBytes: -1, Fastclose: true, Hold: 100 * time.Millisecond}},
 			peerSends: 10, corrupt: -1, wantAborted: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -501,11 +484,11 @@ func TestSession(t *testing.T) {
 				p := newSimPair(t)
 				ours, peer := p.pipe(t)
 				cmd := tc.cmd
-				cmd.role, cmd.mptcp, cmd.seed, cmd.peerSeed, cmd.chunk = "connect", true, 1, 2, 1000
+				cmd.role, cmd.MPTCP, cmd.Seed, cmd.PeerSeed, cmd.Chunk = "connect", true, 1, 2, 1000
 				got := peerSession(peer, p, tc.peerSends, 2, tc.corrupt, tc.peerAborts)
 				var src io.Reader
-				if cmd.sendBytes > 0 {
-					src = io.LimitReader(payload.New(cmd.seed), cmd.sendBytes)
+				if cmd.SendBytes > 0 {
+					src = io.LimitReader(payload.New(cmd.Seed), cmd.SendBytes)
 				}
 				var out bytes.Buffer
 				s := cmd.session(context.Background(), &transferHost{ms: p.a}, ours, src, &out)
@@ -535,7 +518,7 @@ func TestSession(t *testing.T) {
 					return
 				}
 				if !tc.peerAborts {
-					want := make([]byte, cmd.sendBytes)
+					want := make([]byte, cmd.SendBytes)
 					payload.New(1).Read(want)
 					if !bytes.Equal(peerGot, want) {
 						t.Errorf("the peer got %d bytes, not the %d sent", len(peerGot), len(want))
@@ -583,7 +566,7 @@ func TestSessionPlainTCP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := transferCmd{role: "connect", sendBytes: 100, expectBytes: 3000, seed: 1, peerSeed: 2, chunk: 64}
+		cmd := transferCmd{role: "connect", Flags: session.Flags{SendBytes: 100, ExpectBytes: 3000, Seed: 1, PeerSeed: 2, Chunk: 64}}
 		s := cmd.session(context.Background(), &transferHost{ms: p.a}, c, io.LimitReader(payload.New(1), 100), nil)
 		if s.Error != "" || s.MPTCP || s.Token != 0 || s.BytesReceived != 3000 || s.BytesSent != 100 {
 			t.Errorf("summary %+v", s)
@@ -593,29 +576,6 @@ func TestSessionPlainTCP(t *testing.T) {
 		}
 	})
 }
-
-// TestSendAll: sendAll copies to the end and reports a source's failure
-// apart from the connection's.
-func TestSendAll(t *testing.T) {
-	var dst bytes.Buffer
-	n, err := sendAll(&dst, io.LimitReader(payload.New(3), 10000), 999)
-	if err != nil || n != 10000 || dst.Len() != 10000 {
-		t.Errorf("sendAll = %d, %v; %d bytes written", n, err, dst.Len())
-	}
-	boom := errors.New("boom")
-	_, err = sendAll(&dst, io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 2)
-	if !errors.Is(err, errReadSource) {
-		t.Errorf("source failure: %v, want errReadSource", err)
-	}
-	_, err = sendAll(errWriter{boom}, strings.NewReader("abc"), 2)
-	if !errors.Is(err, boom) || errors.Is(err, errReadSource) {
-		t.Errorf("write failure: %v", err)
-	}
-}
-
-type errWriter struct{ err error }
-
-func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
 
 // FuzzParseTransferValues: the parsers of --limits, --event, --pm, the
 // rates of --impair and listen's [ADDR:]PORT accept only what they can

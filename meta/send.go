@@ -136,9 +136,11 @@ func (sf *subflow) usable() bool {
 // a retransmission timeout, or went silent (see checkSilence).
 func (sf *subflow) failing() bool { return sf.silent || sf.tc.ConsecutiveRTOs() > 0 }
 
-// minSilence is the shortest silence taken for a sign of a failed path,
-// above the scheduling and acknowledgment jitter of hosts on short paths.
-const minSilence = 20 * time.Millisecond
+// minSilence is the shortest silence taken for a sign of a failed path:
+// above the scheduling and acknowledgment jitter of hosts on short paths,
+// a loaded machine's pauses included (a false alarm puts data on the other
+// subflows, a backup one included, until the silent one is heard again).
+const minSilence = 50 * time.Millisecond
 
 // silenceLimit is how long sf may receive nothing with two or more
 // segments in flight before its path is suspected to have failed: twice

@@ -61,7 +61,9 @@ func Example() {
 		c.CloseWrite()
 	}()
 	got, _ := io.ReadAll(c)
+	// (After the end of the stream the subflows may be closing already:
+	// SubflowsTotal counts all the connection had.)
 	info, _ := c.Info()
-	fmt.Println("echoed", len(got), "bytes over", len(info.Subflow), "subflows")
+	fmt.Println("echoed", len(got), "bytes over", info.SubflowsTotal, "subflows")
 	// Output: echoed 1048576 bytes over 2 subflows
 }

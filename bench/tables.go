@@ -125,134 +125,105 @@ func (t *Table) dropEmptyColumns() {
 	}
 }
 
-func goodputTable(samples []Sample, bench string) (Table, bool) {
+// cell renders the cell of one column in the row of case c and subject p.
+type cell func(c, p string) string
+
+// cells makes the cells of one benchmark's table from its samples.
+type cells struct {
+	samples []Sample
+	bench   string
+}
+
+func (x cells) caseName(c, _ string) string { return c }
+func (x cells) subject(_, p string) string  { return p }
+func (x cells) runs(c, p string) string     { return runsNote(x.samples, x.bench, c, p) }
+
+// med is the median of metric, rng the median with the range over runs,
+// ratio the median of the within-run ratios to subject ref.
+func (x cells) med(format, metric string) cell {
+	return func(c, p string) string { return med(format, Values(x.samples, x.bench, c, p, metric)) }
+}
+func (x cells) rng(format, metric string) cell {
+	return func(c, p string) string { return fmtRange(format, Values(x.samples, x.bench, c, p, metric)) }
+}
+func (x cells) ratio(format, ref, metric string) cell {
+	return func(c, p string) string { return med(format, Ratios(x.samples, x.bench, c, p, ref, metric)) }
+}
+
+// benchTable is the table of one benchmark: a row per case and subject
+// with samples of metric, or failed runs (every pair when metric is ""),
+// made of the columns' cells.
+func benchTable(samples []Sample, bench string, columns []string, metric string, row ...cell) (Table, bool) {
 	cases := order(samples, bench, caseOf)
 	if len(cases) == 0 {
 		return Table{}, false
 	}
-	ref := LinuxLinux.String()
-	t := Table{Title: bench,
-		Columns: []string{"paths", "pairing", "runs", "goodput Mbit/s [min–max]", "of link rate", "÷ linux-linux", "CPU s/GB", "emulator CPU s/GB", "share per path", "host drops"}}
+	t := Table{Title: bench, Columns: columns}
 	for _, c := range cases {
 		for _, p := range order(samples, bench, subjectOf) {
-			g := Values(samples, bench, c, p, "goodput_mbps")
-			if len(g) == 0 && Failures(samples, bench, c, p) == 0 {
+			if metric != "" && len(Values(samples, bench, c, p, metric)) == 0 && Failures(samples, bench, c, p) == 0 {
 				continue
 			}
-			t.Rows = append(t.Rows, []string{c, p, runsNote(samples, bench, c, p),
-				fmtRange("%.1f", g),
-				med("%.3f", Values(samples, bench, c, p, "of_link")),
-				med("%.3f", Ratios(samples, bench, c, p, ref, "goodput_mbps")),
-				med("%.1f", Values(samples, bench, c, p, "cpu_s_per_gb")),
-				med("%.1f", Values(samples, bench, c, p, "emu_cpu_s_per_gb")),
-				pathShares(samples, bench, c, p),
-				med("%.0f", Values(samples, bench, c, p, "host_drops"))})
+			r := make([]string, len(row))
+			for i, f := range row {
+				r[i] = f(c, p)
+			}
+			t.Rows = append(t.Rows, r)
 		}
 	}
 	return t, true
+}
+
+func goodputTable(samples []Sample, bench string) (Table, bool) {
+	x := cells{samples, bench}
+	ref := LinuxLinux.String()
+	return benchTable(samples, bench,
+		[]string{"paths", "pairing", "runs", "goodput Mbit/s [min–max]", "of link rate", "÷ linux-linux", "CPU s/GB", "emulator CPU s/GB", "share per path", "host drops"},
+		"goodput_mbps",
+		x.caseName, x.subject, x.runs, x.rng("%.1f", "goodput_mbps"), x.med("%.3f", "of_link"),
+		x.ratio("%.3f", ref, "goodput_mbps"), x.med("%.1f", "cpu_s_per_gb"), x.med("%.1f", "emu_cpu_s_per_gb"),
+		func(c, p string) string { return pathShares(samples, bench, c, p) }, x.med("%.0f", "host_drops"))
 }
 
 func failoverTable(samples []Sample) (Table, bool) {
-	const bench = "failover"
-	cases := order(samples, bench, caseOf)
-	if len(cases) == 0 {
-		return Table{}, false
-	}
-	ref := LinuxLinux.String()
-	t := Table{Title: bench,
-		Columns: []string{"paths", "pairing", "runs", "zero-progress ms [min–max]", "÷ linux-linux", "goodput after, Mbit/s", "host drops"}}
-	for _, c := range cases {
-		for _, p := range order(samples, bench, subjectOf) {
-			st := Values(samples, bench, c, p, "stall_ms")
-			if len(st) == 0 && Failures(samples, bench, c, p) == 0 {
-				continue
-			}
-			t.Rows = append(t.Rows, []string{c, p, runsNote(samples, bench, c, p),
-				fmtRange("%.0f", st),
-				med("%.2f", Ratios(samples, bench, c, p, ref, "stall_ms")),
-				med("%.1f", Values(samples, bench, c, p, "goodput_after_mbps")),
-				med("%.0f", Values(samples, bench, c, p, "host_drops"))})
-		}
-	}
-	return t, true
+	x := cells{samples, "failover"}
+	return benchTable(samples, x.bench,
+		[]string{"paths", "pairing", "runs", "zero-progress ms [min–max]", "÷ linux-linux", "goodput after, Mbit/s", "host drops"},
+		"stall_ms",
+		x.caseName, x.subject, x.runs, x.rng("%.0f", "stall_ms"), x.ratio("%.2f", LinuxLinux.String(), "stall_ms"),
+		x.med("%.1f", "goodput_after_mbps"), x.med("%.0f", "host_drops"))
 }
 
 func tunTable(samples []Sample) (Table, bool) {
-	const bench = "tun"
-	cases := order(samples, bench, caseOf)
-	if len(cases) == 0 {
-		return Table{}, false
-	}
+	x := cells{samples, "tun"}
 	ref := string(TUNGVisorTCP)
-	t := Table{Title: bench,
-		Columns: []string{"direction", "stack", "runs", "goodput Mbit/s [min–max]", "÷ gVisor", "CPU s/GB", "CPU ÷ gVisor"}}
-	for _, c := range cases {
-		for _, p := range order(samples, bench, subjectOf) {
-			g := Values(samples, bench, c, p, "goodput_mbps")
-			if len(g) == 0 && Failures(samples, bench, c, p) == 0 {
-				continue
-			}
-			t.Rows = append(t.Rows, []string{c, p, runsNote(samples, bench, c, p),
-				fmtRange("%.0f", g),
-				med("%.2f", Ratios(samples, bench, c, p, ref, "goodput_mbps")),
-				med("%.2f", Values(samples, bench, c, p, "cpu_s_per_gb")),
-				med("%.2f", Ratios(samples, bench, c, p, ref, "cpu_s_per_gb"))})
-		}
-	}
-	return t, true
+	return benchTable(samples, x.bench,
+		[]string{"direction", "stack", "runs", "goodput Mbit/s [min–max]", "÷ gVisor", "CPU s/GB", "CPU ÷ gVisor"},
+		"goodput_mbps",
+		x.caseName, x.subject, x.runs, x.rng("%.0f", "goodput_mbps"), x.ratio("%.2f", ref, "goodput_mbps"),
+		x.med("%.2f", "cpu_s_per_gb"), x.ratio("%.2f", ref, "cpu_s_per_gb"))
 }
 
 func setupTable(samples []Sample) (Table, bool) {
-	const bench = "setup"
-	cases := order(samples, bench, caseOf)
-	if len(cases) == 0 {
-		return Table{}, false
-	}
-	t := Table{Title: bench, Columns: []string{"path", "pairing", "runs", "dial ms, median of medians [min–max]", "90th percentile ms"}}
-	for _, c := range cases {
-		for _, p := range order(samples, bench, subjectOf) {
-			d := Values(samples, bench, c, p, "dial_ms")
-			t.Rows = append(t.Rows, []string{c, p, runsNote(samples, bench, c, p),
-				fmtRange("%.3f", d), med("%.3f", Values(samples, bench, c, p, "dial_p90_ms"))})
-		}
-	}
-	return t, true
+	x := cells{samples, "setup"}
+	return benchTable(samples, x.bench,
+		[]string{"path", "pairing", "runs", "dial ms, median of medians [min–max]", "90th percentile ms"},
+		"",
+		x.caseName, x.subject, x.runs, x.rng("%.3f", "dial_ms"), x.med("%.3f", "dial_p90_ms"))
 }
 
 func memoryTable(samples []Sample) (Table, bool) {
-	const bench = "memory"
-	cases := order(samples, bench, caseOf)
-	if len(cases) == 0 {
-		return Table{}, false
-	}
-	t := Table{Title: bench, Columns: []string{"connections", "runs", "idle connections", "heap bytes per gomptcp end [min–max]"}}
-	for _, c := range cases {
-		for _, p := range order(samples, bench, subjectOf) {
-			b := Values(samples, bench, c, p, "bytes_per_end")
-			if len(b) == 0 && Failures(samples, bench, c, p) == 0 {
-				continue
-			}
-			t.Rows = append(t.Rows, []string{c, runsNote(samples, bench, c, p),
-				med("%.0f", Values(samples, bench, c, p, "conns")), fmtRange("%.0f", b)})
-		}
-	}
-	return t, true
+	x := cells{samples, "memory"}
+	return benchTable(samples, x.bench,
+		[]string{"connections", "runs", "idle connections", "heap bytes per gomptcp end [min–max]"},
+		"bytes_per_end",
+		x.caseName, x.runs, x.med("%.0f", "conns"), x.rng("%.0f", "bytes_per_end"))
 }
 
 func simTable(samples []Sample) (Table, bool) {
-	const bench = "sim"
-	cases := order(samples, bench, caseOf)
-	if len(cases) == 0 {
-		return Table{}, false
-	}
-	t := Table{Title: bench, Columns: []string{"paths", "runs", "simulated s per wall s [min–max]", "per CPU s", "goodput Mbit/s (virtual)"}}
-	for _, c := range cases {
-		for _, p := range order(samples, bench, subjectOf) {
-			t.Rows = append(t.Rows, []string{c, runsNote(samples, bench, c, p),
-				fmtRange("%.1f", Values(samples, bench, c, p, "sim_per_wall")),
-				med("%.1f", Values(samples, bench, c, p, "sim_per_cpu")),
-				med("%.1f", Values(samples, bench, c, p, "goodput_mbps"))})
-		}
-	}
-	return t, true
+	x := cells{samples, "sim"}
+	return benchTable(samples, x.bench,
+		[]string{"paths", "runs", "simulated s per wall s [min–max]", "per CPU s", "goodput Mbit/s (virtual)"},
+		"",
+		x.caseName, x.runs, x.rng("%.1f", "sim_per_wall"), x.med("%.1f", "sim_per_cpu"), x.med("%.1f", "goodput_mbps"))
 }

@@ -14,6 +14,7 @@ type deadline struct {
 	mu    sync.Mutex
 	clk   clock.Clock
 	timer clock.Timer
+	gen   uint64        // set calls so far: a timer of an earlier one does nothing
 	ch    chan struct{} // closed when the deadline has passed
 }
 
@@ -26,7 +27,10 @@ func (d *deadline) init(clk clock.Clock) {
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.gen++
 	if d.timer != nil {
+		// Stop does not wait for a callback already running: that one
+		// finds gen moved on.
 		d.timer.Stop()
 		d.timer = nil
 	}
@@ -41,11 +45,11 @@ func (d *deadline) set(t time.Time) {
 		close(d.ch)
 		return
 	}
-	ch := d.ch
+	ch, gen := d.ch, d.gen
 	d.timer = d.clk.AfterFunc(wait, func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if d.ch == ch && !isClosed(ch) {
+		if d.gen == gen && d.ch == ch && !isClosed(ch) {
 			close(ch)
 		}
 	})
@@ -62,6 +66,7 @@ func (d *deadline) expired() <-chan struct{} {
 func (d *deadline) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.gen++
 	if d.timer != nil {
 		d.timer.Stop()
 		d.timer = nil

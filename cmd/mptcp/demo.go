@@ -253,6 +253,15 @@ func (d *demoArgs) summarize(m demoMode, res *scenario.Result) demoRun {
 	return r
 }
 
+// stallText says a stall measured in samples of demoSample: "under 0.1 s"
+// when no whole sample went without data.
+func stallText(s float64) string {
+	if s < demoSample.Seconds() {
+		return fmt.Sprintf("under %g s", demoSample.Seconds())
+	}
+	return fmt.Sprintf("%.2f s", s)
+}
+
 // report prints the comparison after the live run.
 func (d *demoArgs) report(w io.Writer, runs []demoRun, capture string) {
 	fmt.Fprintf(w, "\nCompared with single-path TCP on each network (same paths, same outage):\n\n")
@@ -282,8 +291,9 @@ func (d *demoArgs) report(w io.Writer, runs []demoRun, capture string) {
 	}
 	wifi, mp := runs[0], runs[2]
 	if mp.HandoverStall != nil {
-		fmt.Fprintf(w, "\nAt the handover (Wi-Fi down at %gs) MPTCP stalled %.2f s and reinjected %.1f kB sent over Wi-Fi; "+
-			"TCP over Wi-Fi alone stalled %.2f s.\n", d.outAt.Seconds(), *mp.HandoverStall, float64(mp.Reinject)/1e3, *wifi.HandoverStall)
+		fmt.Fprintf(w, "\nDuring the outage (Wi-Fi down from %gs) MPTCP's longest stall was %s and it reinjected %.1f kB sent over "+
+			"Wi-Fi; TCP over Wi-Fi alone stalled %s.\n", d.outAt.Seconds(), stallText(*mp.HandoverStall),
+			float64(mp.Reinject)/1e3, stallText(*wifi.HandoverStall))
 	}
 	fmt.Fprintln(w)
 	if len(d.plots) > 0 {

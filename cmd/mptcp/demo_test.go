@@ -103,7 +103,7 @@ func TestDemoLive(t *testing.T) {
 		t.Error("terminal escapes in output that is not a terminal")
 	}
 	for _, want := range []string{"TCP over Wi-Fi", "TCP over LTE", "MPTCP over both", "goodput second by second",
-		"At the handover", "--plot demo.png", "--pcap demo.pcap"} {
+		"During the outage", "--plot demo.png", "--pcap demo.pcap"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}

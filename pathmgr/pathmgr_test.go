@@ -12,6 +12,7 @@ import (
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/pathmgr"
 	"github.com/gomptcp/mptcp/stack"
+	"github.com/gomptcp/mptcp/tcp"
 )
 
 // net2 is a client and a server with two addresses each (10.0.1.x and
@@ -20,10 +21,28 @@ type net2 struct {
 	n      *sim.Network
 	client *stack.Stack
 	server *stack.Stack
+	links  [2]*sim.Link
+}
+
+// net2Config is what a net2 may differ in: each end's path manager, the
+// links, the subflows' TCP configuration and the client's OnEvent.
+type net2Config struct {
+	clientPM, serverPM stack.PathManager
+	link               *impair.Config // default 20 Mbit/s, 5 ms each way
+	subflow            tcp.Config
+	onClientEvent      func(time.Time, stack.PMEvent)
 }
 
 func newNet2(t *testing.T, clientPM, serverPM stack.PathManager) *net2 {
 	t.Helper()
+	return newNet2With(t, net2Config{clientPM: clientPM, serverPM: serverPM})
+}
+
+func newNet2With(t *testing.T, cfg net2Config) *net2 {
+	t.Helper()
+	if cfg.link == nil {
+		cfg.link = &impair.Config{Rate: 20e6, Delay: 5 * time.Millisecond}
+	}
 	n := sim.New(sim.Config{Seed: 5})
 	var sts [2]*stack.Stack
 	var ifs [2][2]*sim.Interface
@@ -39,21 +58,25 @@ func newNet2(t *testing.T, clientPM, serverPM stack.PathManager) *net2 {
 				t.Fatal(err)
 			}
 		}
-		pm := clientPM
+		mc := stack.MPConfig{Meta: meta.Config{Rand: rand.NewChaCha8([32]byte{byte(h + 7)}), Subflow: cfg.subflow},
+			PathManager: cfg.clientPM, OnEvent: cfg.onClientEvent}
 		if h == 1 {
-			pm = serverPM
+			mc.PathManager, mc.OnEvent = cfg.serverPM, nil
 		}
-		if err := st.EnableMPTCP(stack.MPConfig{Meta: meta.Config{Rand: rand.NewChaCha8([32]byte{byte(h + 7)})}, PathManager: pm}); err != nil {
+		if err := st.EnableMPTCP(mc); err != nil {
 			t.Fatal(err)
 		}
 		sts[h] = st
 	}
+	w := &net2{n: n, client: sts[0], server: sts[1]}
 	for p := range 2 {
-		if _, err := n.Connect(ifs[0][p], ifs[1][p], sim.Symmetric(impair.Config{Rate: 20e6, Delay: 5 * time.Millisecond})); err != nil {
+		l, err := n.Connect(ifs[0][p], ifs[1][p], sim.Symmetric(*cfg.link))
+		if err != nil {
 			t.Fatal(err)
 		}
+		w.links[p] = l
 	}
-	return &net2{n: n, client: sts[0], server: sts[1]}
+	return w
 }
 
 // transfer sends size bytes from the client to the server's first

@@ -2,13 +2,11 @@ package pathmgr_test
 
 import (
 	"errors"
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/gomptcp/mptcp/link/impair"
-	"github.com/gomptcp/mptcp/link/sim"
 	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/pathmgr"
 	"github.com/gomptcp/mptcp/stack"
@@ -51,43 +49,14 @@ func (c recCtl) AddSubflow(now time.Time, local, remote netip.AddrPort, backup b
 // again 1, 2, 4 s after each failure (no route while the link is down),
 // and both are opened again the moment the link is up, and carry data.
 func TestFullmeshLinkDown(t *testing.T) {
-	n := sim.New(sim.Config{Seed: 5})
 	rec := &recorder{pm: &pathmgr.Fullmesh{}}
 	signal := stack.NewKernelPM([]stack.PMEndpoint{{ID: 1, Addr: netip.MustParseAddr("10.0.2.2"), Flags: stack.EndpointSignal}}, stack.PMLimits{})
 	var evs []stack.PMEvent
-	var sts [2]*stack.Stack
-	var ifs [2][2]*sim.Interface
-	for h := range 2 {
-		st, err := stack.New(stack.Config{Rand: rand.NewChaCha8([32]byte{byte(h + 1)})})
-		if err != nil {
-			t.Fatal(err)
-		}
-		host := n.AddHost([]string{"client", "server"}[h], st)
-		for p := range 2 {
-			ifs[h][p] = host.AddInterface([]string{"eth0", "eth1"}[p], netip.MustParsePrefix([]string{"10.0.1.", "10.0.2."}[p]+[]string{"1/24", "2/24"}[h]))
-			if err := st.AddNIC(ifs[h][p]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var pm stack.PathManager = rec
-		onEvent := func(_ time.Time, ev stack.PMEvent) { evs = append(evs, ev) }
-		if h == 1 {
-			pm, onEvent = signal, nil
-		}
-		if err := st.EnableMPTCP(stack.MPConfig{Meta: meta.Config{Rand: rand.NewChaCha8([32]byte{byte(h + 7)}), Subflow: tcp.Config{Retries: 3}},
-			PathManager: pm, OnEvent: onEvent}); err != nil {
-			t.Fatal(err)
-		}
-		sts[h] = st
-	}
-	var links [2]*sim.Link
-	for p := range 2 {
-		l, err := n.Connect(ifs[0][p], ifs[1][p], sim.Symmetric(impair.Config{Rate: 1e6, Delay: 5 * time.Millisecond, QueuePackets: 20}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		links[p] = l
-	}
+	w := newNet2With(t, net2Config{clientPM: rec, serverPM: signal,
+		link:          &impair.Config{Rate: 1e6, Delay: 5 * time.Millisecond, QueuePackets: 20},
+		subflow:       tcp.Config{Retries: 3},
+		onClientEvent: func(_ time.Time, ev stack.PMEvent) { evs = append(evs, ev) }})
+	n, sts, links := w.n, [2]*stack.Stack{w.client, w.server}, w.links
 	buf := make([]byte, 32<<10)
 	var cli *stack.MPConn
 	n.At(n.Now(), func(now time.Time) {

@@ -311,9 +311,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	n := copy(p, c.rbuf[c.rOff:])
 	c.rOff += n
 	if c.rOff == len(c.rbuf) {
-		// Drained: keep a moderate buffer for what comes next.
+		// Drained: keep a moderate buffer for what comes next; a
+		// large one goes back to the pool (see rbufPool).
 		c.rbuf, c.rOff = c.rbuf[:0], 0
 		if cap(c.rbuf) > 256<<10 {
+			b := c.rbuf
+			rbufPool.Put(&b)
 			c.rbuf = nil
 		}
 	}

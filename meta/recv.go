@@ -2,6 +2,7 @@ package meta
 
 import (
 	"io"
+	"sync"
 	"time"
 
 	"github.com/gomptcp/mptcp/tcp"
@@ -506,11 +507,23 @@ func (c *Conn) rcvWindow() int {
 	return max(c.cfg.RecvBufferSize, c.cfg.Subflow.MaxRecvBufferSize)
 }
 
+// rbufPool keeps the large in-order receive buffers that connections
+// whose application read everything gave up: a busy connection drains and
+// refills its buffer all the time, and growing a new one each time (an
+// allocation and a copy at every doubling) cost more than all the rest of
+// the data-level receive path. An idle connection holds none.
+var rbufPool sync.Pool // of *[]byte, empty
+
 func (c *Conn) appendInOrder(p []byte) {
 	c.rcvNxt += uint64(len(p))
 	c.st.bytesReceived += uint64(len(p))
 	if c.readClosed {
 		return
+	}
+	if c.rbuf == nil && len(p) > 0 {
+		if b, ok := rbufPool.Get().(*[]byte); ok {
+			c.rbuf = (*b)[:0]
+		}
 	}
 	if c.rOff > 0 && c.rOff*2 > len(c.rbuf) {
 		k := copy(c.rbuf, c.rbuf[c.rOff:])

@@ -594,7 +594,7 @@ func (c *Conn) NextDeadline() time.Time {
 		if !sf.dead {
 			take(sf.tc.NextDeadline())
 			take(sf.ack3At)
-			if at := sf.silenceDeadline(); at.After(c.now) && c.mptcp && !c.fallback && !c.mpcPhase {
+			if at := sf.silenceDeadline(); at.After(c.now) {
 				take(at)
 			}
 			if sf.ackWanted {

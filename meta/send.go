@@ -158,7 +158,7 @@ func (sf *subflow) silenceLimit() time.Duration {
 // silenceDeadline is when checkSilence would suspect sf, the zero Time
 // when it cannot (nothing in flight, or suspected or failing already).
 func (sf *subflow) silenceDeadline() time.Time {
-	if sf.silent || !sf.sendable() || sf.tc.ConsecutiveRTOs() > 0 {
+	if sf.failing() || !sf.sendable() || !sf.c.watchSilence() {
 		return time.Time{}
 	}
 	since, lim := sf.tc.SilentSince(), sf.silenceLimit()
@@ -167,6 +167,11 @@ func (sf *subflow) silenceDeadline() time.Time {
 	}
 	return since.Add(lim)
 }
+
+// watchSilence reports whether subflows are watched for silence: on an
+// MPTCP connection past its handshake (while it may still fall back, the
+// initial subflow's own retransmissions are the only ones).
+func (c *Conn) watchSilence() bool { return c.mptcp && !c.fallback && !c.mpcPhase }
 
 // checkSilence suspects the path of a subflow that has received nothing
 // for silenceLimit with data in flight while another subflow works: the
@@ -589,9 +594,7 @@ func (c *Conn) timers(now time.Time) {
 		return
 	}
 	c.announceTimer(now)
-	if c.mptcp && !c.fallback && !c.mpcPhase {
-		c.checkSilence(now)
-	}
+	c.checkSilence(now)
 	for _, sf := range c.subflows {
 		if !sf.ack3At.IsZero() {
 			sf.ack3Timer(now)

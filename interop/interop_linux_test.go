@@ -631,3 +631,35 @@ func TestChecksumTwoSubflows(t *testing.T) {
 		}
 	})
 }
+
+// TestSegmentationOffload: with nothing on our side of a path, our
+// stack hands the kernel the segments of a burst as super-packets
+// (stack.SegmentOffloader over link/tun), which the kernel takes, plain
+// TCP and MPTCP alike, either side dialing; those of an MPTCP subflow hold
+// 4 segments at most. The data is checked by the harness.
+func TestSegmentationOffload(t *testing.T) {
+	t.Parallel()
+	for _, plain := range []bool{true, false} {
+		name := "MPTCP"
+		if plain {
+			name = "TCP"
+		}
+		t.Run(name, func(t *testing.T) {
+			bothWays(t, func(t *testing.T, linuxDials bool) {
+				o := run(t, spec{linuxDials: linuxDials, paths: 1, plainTCP: plain, up: scaled(8 << 20), down: scaled(1 << 20)})
+				var pkts, segs uint64
+				for _, st := range o.tp.NICStats() {
+					pkts += st.TxGSOPackets
+					segs += st.TxGSOSegments
+				}
+				if pkts == 0 || segs < 2*pkts {
+					t.Fatalf("%d super-packets of %d segments; want some, of 2 or more each", pkts, segs)
+				}
+				if !plain && segs > 4*pkts {
+					t.Errorf("%d super-packets of %d segments: more than 4 a packet", pkts, segs)
+				}
+				t.Logf("%d super-packets carried %d segments", pkts, segs)
+			})
+		})
+	}
+}

@@ -23,6 +23,19 @@ type Node interface {
 	Deadline() time.Time
 }
 
+// Batcher is implemented by Nodes that can hold back what they send while
+// a driver hands them a batch of packets read together (the packets of one
+// read of a TUN device with offloads, say), as a NIC driver's polling loop
+// does: between StartBatch and EndBatch, Receive only takes the packets in,
+// and EndBatch sends what they called for: one acknowledgment for several
+// segments of a connection, and the segments that several acknowledgments
+// allowed in one burst. Drivers that deliver packets one at a time need
+// not call them.
+type Batcher interface {
+	StartBatch()
+	EndBatch(now time.Time)
+}
+
 // NIC is a network interface that a Node transmits through.
 type NIC interface {
 	// Send transmits one IP packet. It copies pkt before returning; the

@@ -45,6 +45,12 @@
 //     allocates nothing per segment. A Read or Write that cannot make
 //     output ready (tcp.Conn.WindowUpdatePending, WriteNeedsPoll) polls
 //     nothing. The MSS announced in SYNs is clamped to the NIC's MTU.
+//   - Segmentation offload: through a SegmentOffloader NIC (link/tun's)
+//     the consecutive segments of a connection's burst, headers and
+//     options equal, go out as one super-packet that the NIC cuts (an
+//     MPTCP subflow's hold 4 segments at most); a Batcher's driver hands
+//     over the packets of one read together, and the Stack sends what
+//     they called for once they are all in.
 //   - Timers: connections sit in a min-heap ordered by their
 //     tcp.Conn.NextDeadline (a MuxConn by its engine's, or its path
 //     manager's timer if that is earlier), so Deadline is the heap's top

@@ -247,6 +247,8 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 	if mc.m == nil {
 		return
 	}
+	s.gsoSegs = mptcpGSOSegments
+	defer func() { s.gsoSegs = 0 }()
 	for {
 		id, seg, ok := mc.m.Poll(now, s.out[headroom:])
 		if !ok {

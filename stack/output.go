@@ -39,11 +39,15 @@ func (s *Stack) offloader(nic link.NIC) ChecksumOffloader {
 // just written. Their sum in 16-bit words is taken with the addresses as
 // 32-bit words, the same sum modulo 0xffff (2^16 ≡ 1).
 func (s *Stack) ipv4Header(pkt []byte, src, dst netip.Addr, total uint16, tos uint8) {
+	s.ipv4HeaderID(pkt, src, dst, total, tos, s.nextIPID())
+}
+
+// ipv4HeaderID is ipv4Header with Identification id.
+func (s *Stack) ipv4HeaderID(pkt []byte, src, dst netip.Addr, total uint16, tos uint8, id uint16) {
 	const (
 		verIHL = 4<<4 | wire.IPv4MinHeaderLen/4
 		df     = 0x4000
 	)
-	id := s.nextIPID()
 	s4, d4 := src.As4(), dst.As4()
 	sa, da := binary.BigEndian.Uint32(s4[:]), binary.BigEndian.Uint32(d4[:])
 	sum := uint64(verIHL)<<8 + uint64(tos) + uint64(total) + uint64(id) + df + uint64(s.ttl)<<8 + wire.IPProtocolTCP +
@@ -71,6 +75,13 @@ func (s *Stack) send(c *Conn, seg *tcp.Segment) {
 // reports whether the NIC took the packet.
 func (s *Stack) emit(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, mss int, tos uint8) bool {
 	tos &^= 3
+	if s.gso.segs > 0 {
+		if s.gsoTake(nic, src, dst, seg, tos) {
+			s.stats.SegmentsOut++
+			return true
+		}
+		s.gsoSend()
+	}
 	n := len(seg.Payload)
 	if n > maxPayload-wire.IPv6HeaderLen-wire.TCPMaxHeaderLen {
 		s.stats.DroppedTooBig++
@@ -133,6 +144,10 @@ func (s *Stack) emit(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, mss in
 	t.SetWindow(seg.Window)
 	t.SetUrgent(0)
 	copy(t[wire.TCPMinHeaderLen:], opts)
+	if n > 0 && s.gsoStart(nic, src, dst, seg, tos, pkt, iphl, tl) {
+		s.stats.SegmentsOut++
+		return true
+	}
 	var err error
 	if off := s.offloader(nic); off != nil {
 		err = off.SendOffload(pkt)

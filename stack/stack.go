@@ -123,6 +123,9 @@ type Stack struct {
 	rxNIC    link.NIC                    // the NIC Receive was given last
 	rxOK     bool                        // whether rxNIC verifies checksums
 	out      []byte                      // headroom + payload of the segment being sent
+	gso      gsoPacket                   // segments gathered for a SegmentOffloader
+	flushing bool                        // flush is polling the connections
+	gsoSegs  int                         // segments a super-packet may hold (0: as the NIC allows)
 }
 
 // headroom is room for the largest IP header the Stack writes (40 bytes of
@@ -132,7 +135,10 @@ const headroom = wire.IPv6HeaderLen + wire.TCPMaxHeaderLen
 // maxPayload bounds a segment's payload: the largest IP packet.
 const maxPayload = 65535
 
-var _ link.Node = (*Stack)(nil)
+var (
+	_ link.Node    = (*Stack)(nil)
+	_ link.Batcher = (*Stack)(nil)
+)
 
 // New returns a Stack with no NICs.
 func New(cfg Config) (*Stack, error) {
@@ -211,6 +217,17 @@ func (s *Stack) Receive(now time.Time, nic link.NIC, pkt []byte) {
 		s.rxNIC, s.rxOK = nic, checksumsVerified(nic)
 	}
 	s.input(now, pkt, s.rxOK)
+	s.busy--
+	s.flush(now)
+}
+
+// StartBatch holds back what the Stack sends until EndBatch
+// (link.Batcher): the packets received in between are taken in first.
+func (s *Stack) StartBatch() { s.busy++ }
+
+// EndBatch sends what the packets received since StartBatch called for
+// (link.Batcher).
+func (s *Stack) EndBatch(now time.Time) {
 	s.busy--
 	s.flush(now)
 }
@@ -323,6 +340,7 @@ func (s *Stack) flush(now time.Time) {
 		return
 	}
 	s.busy++
+	s.flushing = true
 	for i := 0; i < len(s.dirty); i++ {
 		e := s.dirty[i]
 		s.dirty[i] = nil
@@ -334,6 +352,10 @@ func (s *Stack) flush(now time.Time) {
 		}
 	}
 	s.dirty = s.dirty[:0]
+	s.flushing = false
+	if s.gso.segs > 0 {
+		s.gsoSend()
+	}
 	s.busy--
 }
 

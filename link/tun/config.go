@@ -50,6 +50,9 @@ var (
 	ErrTooBig = errors.New("tun: packet larger than the MTU")
 	// ErrEmpty: NIC.Send was given an empty packet.
 	ErrEmpty = errors.New("tun: empty packet")
+	// ErrMalformed: NIC.SendGSO was given a packet that is not an IPv4 or
+	// IPv6 packet with a TCP segment to cut as asked.
+	ErrMalformed = errors.New("tun: malformed packet")
 	// ErrUnsupported: the platform has no TUN backend (only Linux has).
 	ErrUnsupported = errors.New("tun: TUN devices are supported on Linux only")
 )
@@ -110,6 +113,16 @@ type DeviceConfig struct {
 	// sending over one device (bench/: 1.3 against 2.8 Gbit/s); reads get
 	// the kernel's super-packets either way.
 	CoalesceWrites bool
+	// DisableTSO, with offloads, has every TCP segment of the Stack's
+	// written as a packet of its own. By default, without TxMiddleware,
+	// the NIC is a stack.SegmentOffloader: consecutive full-sized
+	// segments of a connection, sent in one burst, are written as one
+	// super-packet with a virtio-net header asking for TCP segmentation
+	// (VIRTIO_NET_HDR_GSO_TCPV4 or _TCPV6), which the kernel takes as one
+	// packet (and cuts into segments only where it must, for a device
+	// without TSO, say). A TxMiddleware, which must see every packet,
+	// turns it off too.
+	DisableTSO bool
 	// RxMiddleware, if not nil, sees every packet read from the device
 	// before the Stack checks it and hands it to the Node. TxMiddleware,
 	// if not nil, sees every packet the Node sends on this NIC before it

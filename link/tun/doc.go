@@ -80,12 +80,22 @@
 //     every checksum, so the Node sees ordinary packets with complete
 //     checksums. One read system call thus moves up to 45 full-sized TCP
 //     segments instead of one.
-//   - Writes (Node to kernel): the tun package coalesces the TCP segments
-//     of a flow that are consecutive in one write batch (and UDP datagrams
-//     of equal size, with USO) into super-packets (GRO), after checking
-//     their checksums, and hands them to the kernel with the checksum left
-//     partial; the kernel takes each as one packet. Other packets go out as
-//     they are, with the Node's checksums, which the kernel verifies.
+//   - Writes (Node to kernel): each packet goes out in a write of its own,
+//     behind an empty virtio-net header, with the Node's checksums, which
+//     the kernel verifies. A NIC is a stack.SegmentOffloader (TSO) unless
+//     DeviceConfig.DisableTSO or a TxMiddleware is set: a Stack hands it
+//     the consecutive full-sized segments of a connection's burst as one
+//     super-packet, written at once behind a header that asks the kernel
+//     to segment it (VIRTIO_NET_HDR_GSO_TCPV4 or _TCPV6) and to fill in
+//     the checksums; the kernel takes it as one packet. With
+//     DeviceConfig.CoalesceWrites the tun package instead coalesces the
+//     TCP segments of a flow that are consecutive in one write batch (and
+//     UDP datagrams of equal size, with USO) into super-packets (GRO),
+//     after checking their checksums.
+//   - Batches: the packets of one read go to a Node that is a
+//     link.Batcher between StartBatch and EndBatch, so that a Stack
+//     answers them together: one acknowledgment for the segments of a
+//     super-packet, as Linux's GRO makes it.
 //
 // The write buffers are as large as the largest IP packet so that
 // coalescing has room; memory the kernel never touches stays unbacked.

@@ -1,12 +1,14 @@
 package tun
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"slices"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 	wgtun "golang.zx2c4.com/wireguard/tun"
@@ -38,7 +40,9 @@ type NIC struct {
 	index       int // position in the Stack, from 1
 	ifindex     int // the kernel's interface index
 	offload     bool
-	coalesce    bool     // with offload: batched, coalescing writes (DeviceConfig.CoalesceWrites)
+	coalesce    bool // with offload: batched, coalescing writes (DeviceConfig.CoalesceWrites)
+	tso         bool // SendGSO may be used (offloads, no TxMiddleware, not DeviceConfig.DisableTSO)
+	raw         syscall.RawConn
 	file        *os.File // the device, for single-packet writes
 	kernelAddrs []netip.Prefix
 	rxmw, txmw  link.Middleware
@@ -192,6 +196,85 @@ func (n *NIC) flush() {
 		n.stats.txErrors.Add(1)
 	}
 }
+
+// GSOMax implements stack.SegmentOffloader: the largest IP packet while
+// the NIC takes super-packets (see DeviceConfig.DisableTSO), else 0.
+func (n *NIC) GSOMax() int {
+	if !n.tso || n.raw == nil {
+		return 0
+	}
+	return MaxMTU
+}
+
+// SendGSO implements stack.SegmentOffloader: it writes pkt at once (after
+// the packets queued before it) behind a virtio-net header that asks the
+// kernel to cut its TCP payload into segments of mss bytes and to fill in
+// their checksums (VIRTIO_NET_HDR_F_NEEDS_CSUM from the TCP header on).
+func (n *NIC) SendGSO(pkt []byte, mss int) error {
+	if !n.up.Load() {
+		n.stats.txDroppedDown.Add(1)
+		return link.ErrDown
+	}
+	if !n.tso || n.raw == nil {
+		return errors.New("tun: segmentation offload is off")
+	}
+	if len(pkt) > MaxMTU {
+		n.stats.txTooBig.Add(1)
+		return ErrTooBig
+	}
+	var gsoType uint8
+	iphl := 0
+	switch {
+	case len(pkt) >= 20 && pkt[0]>>4 == 4:
+		gsoType, iphl = virtioNetHdrGSOTCPv4, int(pkt[0]&0x0f)*4
+	case len(pkt) >= 40 && pkt[0]>>4 == 6:
+		gsoType, iphl = virtioNetHdrGSOTCPv6, 40
+	default:
+		return ErrMalformed
+	}
+	if len(pkt) < iphl+20 {
+		return ErrMalformed
+	}
+	hl := iphl + int(pkt[iphl+12]>>4)*4
+	if mss <= 0 || len(pkt) <= hl || hl+mss > int(n.mtu.Load()) {
+		return fmt.Errorf("tun: GSO packet of %d bytes, %d of headers, segment size %d: %w", len(pkt), hl, mss, ErrMalformed)
+	}
+	n.flush()
+	var h [virtioNetHdrLen]byte
+	h[0] = virtioNetHdrFNeedsCsum
+	h[1] = gsoType
+	binary.LittleEndian.PutUint16(h[2:], uint16(hl))
+	binary.LittleEndian.PutUint16(h[4:], uint16(mss))
+	binary.LittleEndian.PutUint16(h[6:], uint16(iphl))
+	binary.LittleEndian.PutUint16(h[8:], 16) // offsetof(struct tcphdr, check)
+	segs := (len(pkt) - hl + mss - 1) / mss
+	n.stats.txPackets.Add(1)
+	n.stats.txBytes.Add(uint64(len(pkt)))
+	n.stats.txWrites.Add(1)
+	n.stats.txGSOPackets.Add(1)
+	n.stats.txGSOSegments.Add(uint64(segs))
+	iov := [][]byte{h[:], pkt}
+	var werr error
+	err := n.raw.Write(func(fd uintptr) bool {
+		_, werr = unix.Writev(int(fd), iov)
+		return werr != unix.EAGAIN
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		n.stats.txErrors.Add(1)
+		return fmt.Errorf("tun: write: %w", err)
+	}
+	return nil
+}
+
+// struct virtio_net_hdr values (include/uapi/linux/virtio_net.h).
+const (
+	virtioNetHdrFNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
+	virtioNetHdrGSOTCPv4   = 1 // VIRTIO_NET_HDR_GSO_TCPV4
+	virtioNetHdrGSOTCPv6   = 4 // VIRTIO_NET_HDR_GSO_TCPV6
+)
 
 // virtioNetHdrLen is the size of struct virtio_net_hdr
 // (include/uapi/linux/virtio_net.h), which precedes every packet on a

@@ -158,12 +158,18 @@ func (s *Stack) openNIC(nsfd, index int, dc *DeviceConfig, batches int) (*NIC, e
 		attached:    dc.Attach,
 		offload:     !dc.DisableOffloads,
 		coalesce:    dc.CoalesceWrites,
+		tso:         !dc.DisableOffloads && !dc.DisableTSO && dc.TxMiddleware == nil,
 		file:        dev.File(),
 		kernelAddrs: slices.Clone(dc.KernelAddrs),
 		rxmw:        dc.RxMiddleware,
 		txmw:        dc.TxMiddleware,
 	}
 	n.rxOut.n, n.txOut.n = n, n
+	if n.tso {
+		if n.raw, err = n.file.SyscallConn(); err != nil {
+			n.raw = nil // no super-packets
+		}
+	}
 	addrs := slices.Clone(dc.Addrs)
 	n.addrs.Store(&addrs)
 	fail := func(err error) (*NIC, error) {
@@ -516,6 +522,10 @@ func (s *Stack) rearm() {
 // handle delivers the packets of a read batch and recycles the batch.
 func (s *Stack) handle(b *batch) {
 	n := b.nic
+	if bn, ok := s.node.(link.Batcher); ok && b.n > 1 {
+		bn.StartBatch()
+		defer bn.EndBatch(s.now)
+	}
 	for i := range b.n {
 		size := b.sizes[i]
 		if size <= 0 || size > len(b.bufs[i]) {

@@ -26,6 +26,11 @@ type Stats struct {
 	TxErrors        uint64 // writes that failed in part or whole
 	TxDroppedDown   uint64 // sent while the link was down
 	TxDroppedTooBig uint64 // larger than the MTU
+	// TxGSOPackets counts the TCP super-packets written for the kernel to
+	// segment (stack.SegmentOffloader; each also counts once in
+	// TxPackets and TxWrites), TxGSOSegments the segments they hold.
+	TxGSOPackets  uint64
+	TxGSOSegments uint64
 }
 
 // counters are the live, atomically updated form of Stats.
@@ -33,7 +38,7 @@ type counters struct {
 	rxPackets, rxBytes, rxReads                                  atomic.Uint64
 	rxDroppedDown, rxNotLocal, rxMalformed, rxChecksum, rxErrors atomic.Uint64
 	txPackets, txBytes, txWrites, txErrors                       atomic.Uint64
-	txDroppedDown, txTooBig                                      atomic.Uint64
+	txDroppedDown, txTooBig, txGSOPackets, txGSOSegments         atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -52,5 +57,7 @@ func (c *counters) snapshot() Stats {
 		TxErrors:           c.txErrors.Load(),
 		TxDroppedDown:      c.txDroppedDown.Load(),
 		TxDroppedTooBig:    c.txTooBig.Load(),
+		TxGSOPackets:       c.txGSOPackets.Load(),
+		TxGSOSegments:      c.txGSOSegments.Load(),
 	}
 }

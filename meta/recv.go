@@ -2,6 +2,7 @@ package meta
 
 import (
 	"io"
+	"math/bits"
 	"sync"
 	"time"
 
@@ -491,6 +492,7 @@ func (c *Conn) deliver(dsn uint64, data []byte) {
 			c.appendInOrder(s.data[c.rcvNxt-s.dsn:])
 		}
 		c.oooBytes -= len(s.data)
+		putOOO(s.data)
 		c.ooo[0] = oooSeg{}
 		c.ooo = c.ooo[1:]
 	}
@@ -571,7 +573,7 @@ func (c *Conn) queueOOO(dsn uint64, data []byte) {
 		}
 		part := data[:n]
 		if i > 0 && c.ooo[i-1].dsn+uint64(len(c.ooo[i-1].data)) == dsn {
-			c.ooo[i-1].data = append(c.ooo[i-1].data, part...)
+			c.ooo[i-1].data = appendOOO(c.ooo[i-1].data, part)
 			c.mib.inc(OFOMerge)
 		} else {
 			if len(c.ooo) >= maxOOOSegs {
@@ -579,7 +581,7 @@ func (c *Conn) queueOOO(dsn uint64, data []byte) {
 			}
 			c.ooo = append(c.ooo, oooSeg{})
 			copy(c.ooo[i+1:], c.ooo[i:])
-			c.ooo[i] = oooSeg{dsn: dsn, data: append([]byte(nil), part...)}
+			c.ooo[i] = oooSeg{dsn: dsn, data: appendOOO(nil, part)}
 			i++
 		}
 		c.oooBytes += int(n)
@@ -666,4 +668,56 @@ func (c *Conn) rcvAutoTune() {
 		}
 	}
 	c.tune.copied, c.tune.start = 0, c.now
+}
+
+// The buffers of out-of-order ranges come from per-size pools and go back
+// once their data is in order: with two or more subflows most data arrives
+// out of order at the data level, and allocating a range and growing it
+// by appending, again and again, was most of a busy receiver's garbage.
+const (
+	minOOOShift = 12 // 4 KiB
+	maxOOOShift = 24 // 16 MiB; larger ones are left to the garbage collector
+)
+
+var oooPools [maxOOOShift - minOOOShift + 1]sync.Pool // of *[]byte
+
+func oooClass(size int) int {
+	if size <= 1<<minOOOShift {
+		return 0
+	}
+	return bits.Len(uint(size-1)) - minOOOShift
+}
+
+// appendOOO appends p to b, which came from appendOOO or is nil, moving
+// to a pooled buffer of twice the size when b is full.
+func appendOOO(b, p []byte) []byte {
+	if len(b)+len(p) <= cap(b) {
+		return append(b, p...)
+	}
+	need := max(len(b)+len(p), 2*cap(b), 16<<10)
+	var nb []byte
+	if cl := oooClass(need); cl < len(oooPools) {
+		if x, ok := oooPools[cl].Get().(*[]byte); ok {
+			nb = (*x)[:0]
+		} else {
+			nb = make([]byte, 0, 1<<(cl+minOOOShift))
+		}
+	} else {
+		nb = make([]byte, 0, need)
+	}
+	nb = append(append(nb, b...), p...)
+	putOOO(b)
+	return nb
+}
+
+// putOOO gives back a buffer of appendOOO.
+func putOOO(b []byte) {
+	c := cap(b)
+	if c < 1<<minOOOShift || c&(c-1) != 0 {
+		return
+	}
+	if cl := oooClass(c); cl < len(oooPools) {
+		b = b[:0]
+		oooPools[cl].Put(&b)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -44,6 +45,8 @@ type config struct {
 	outDir   string
 	verbose  bool
 	from     string
+	tunSubj  []bench.TUNSubject
+	cpuProf  string
 }
 
 func main() {
@@ -72,6 +75,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.outDir, "out", "", "directory to write tables.md and samples.json to")
 	fs.BoolVar(&c.verbose, "v", false, "log every measurement to standard error")
 	fs.StringVar(&c.from, "from", "", "render the tables of a samples.json written by -out instead of running anything")
+	tunSubj := fs.String("tun-subjects", "", "subjects of the tun benchmark, comma-separated (default all: "+tunSubjects()+")")
+	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (every benchmark, this process only) to FILE")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -86,6 +91,16 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 				return nil, fmt.Errorf("unknown benchmark %q (have %s)", b, strings.Join(benches, ", "))
 			}
 			c.benches = append(c.benches, b)
+		}
+	}
+	c.tunSubj = bench.DefaultTUNSubjects()
+	if *tunSubj != "" {
+		c.tunSubj = nil
+		for t := range strings.SplitSeq(*tunSubj, ",") {
+			if !slices.Contains(bench.DefaultTUNSubjects(), bench.TUNSubject(t)) {
+				return nil, fmt.Errorf("unknown TUN subject %q (have %s)", t, tunSubjects())
+			}
+			c.tunSubj = append(c.tunSubj, bench.TUNSubject(t))
 		}
 	}
 	var err error
@@ -108,6 +123,15 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-sim-time must be positive")
 	}
 	return c, nil
+}
+
+// tunSubjects lists the subjects of the tun benchmark for the usage text.
+func tunSubjects() string {
+	var s []string
+	for _, t := range bench.DefaultTUNSubjects() {
+		s = append(s, string(t))
+	}
+	return strings.Join(s, ",")
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -133,6 +157,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		os.Exit(130)
 	}()
 
+	if c.cpuProf != "" {
+		f, err := os.Create(c.cpuProf)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "mptcpbench:", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(stderr, "mptcpbench:", err)
+			}
+		}()
+	}
 	var samples []bench.Sample
 	if c.from != "" {
 		b, err := os.ReadFile(c.from)
@@ -187,7 +227,7 @@ func runBench(c *config, b string) ([]bench.Sample, error) {
 	case "failover":
 		return bench.RunFailover(c.opts, bench.DefaultFailoverCases(), c.pairings)
 	case "tun":
-		return bench.RunTUN(c.opts, bench.DefaultTUNSubjects())
+		return bench.RunTUN(c.opts, c.tunSubj)
 	case "setup":
 		return bench.RunSetup(c.opts, c.pairings, c.dials)
 	case "memory":

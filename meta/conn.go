@@ -531,6 +531,14 @@ func (c *Conn) Input(now time.Time, id tcp.ConnID, seg *tcp.Segment) bool {
 // MPTCP options alias memory of the Conn: encode the segment before the
 // next call.
 func (c *Conn) Poll(now time.Time, buf []byte) (tcp.ConnID, tcp.Segment, bool) {
+	var seg tcp.Segment
+	id, ok := c.PollInto(now, buf, &seg)
+	return id, seg, ok
+}
+
+// PollInto is Poll writing the segment into *seg (as tcp.Conn.PollInto):
+// a caller that keeps one Segment moves no segment-sized copies around.
+func (c *Conn) PollInto(now time.Time, buf []byte, seg *tcp.Segment) (tcp.ConnID, bool) {
 	c.now = now
 	c.timers(now)
 	c.schedule()
@@ -545,7 +553,7 @@ func (c *Conn) Poll(now time.Time, buf []byte) (tcp.ConnID, tcp.Segment, bool) {
 			sf.ackWanted = false
 			sf.tc.SendAck()
 		}
-		seg, ok := sf.tc.Poll(now, buf)
+		ok := sf.tc.PollInto(now, buf, seg)
 		c.afterSubflow(sf)
 		if ok {
 			if len(seg.Payload) > 0 && (sf.hasSignals() && !sf.sigWait || c.finSub == sf && c.finSent && !c.finAcked) {
@@ -555,7 +563,7 @@ func (c *Conn) Poll(now time.Time, buf []byte) (tcp.ConnID, tcp.Segment, bool) {
 				sf.ackWanted = true
 			}
 			c.pollNext = k
-			return sf.id, seg, true
+			return sf.id, true
 		}
 		// A retired subflow stays until it has sent what it had
 		// (its RST).
@@ -564,7 +572,7 @@ func (c *Conn) Poll(now time.Time, buf []byte) (tcp.ConnID, tcp.Segment, bool) {
 	c.pollNext = 0
 	c.reap()
 	c.progress()
-	return tcp.ConnID{}, tcp.Segment{}, false
+	return tcp.ConnID{}, false
 }
 
 // LinkUp tells the engine that the link of local address a came back up:

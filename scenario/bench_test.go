@@ -58,6 +58,8 @@ func BenchmarkBulk100M20ms(b *testing.B) {
 		b.Fatal("no segments sent")
 	}
 	b.ReportMetric(virt/wall, "sim-s/wall-s")
+	b.ReportMetric(wall*1e9/float64(n), "ns/seg")
+	b.ReportMetric(float64(n)/virt, "segs/sim-s")
 	if cpuOK && cpu1 > cpu0 {
 		b.ReportMetric(virt/(cpu1-cpu0).Seconds(), "sim-s/cpu-s")
 	}
@@ -85,7 +87,10 @@ func BenchmarkMPTCP2x100M20ms(b *testing.B) {
 	if rx0 == 0 {
 		b.Fatal("no data moved during warm-up")
 	}
-	virt0 := r.Elapsed()
+	segs := func() uint64 {
+		return r.Stack("client").Stats().SegmentsOut + r.Stack("server").Stats().SegmentsOut
+	}
+	segs0, virt0 := segs(), r.Elapsed()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	b.ReportAllocs()
@@ -102,7 +107,13 @@ func BenchmarkMPTCP2x100M20ms(b *testing.B) {
 	if f.Mismatch >= 0 || f.Err != nil {
 		b.Fatalf("flow: mismatch at %d, error %v", f.Mismatch, f.Err)
 	}
+	n := segs() - segs0
+	if n == 0 {
+		b.Fatal("no segments sent")
+	}
 	b.ReportMetric(virt/wall, "sim-s/wall-s")
+	b.ReportMetric(wall*1e9/float64(n), "ns/seg")
+	b.ReportMetric(float64(n)/virt, "segs/sim-s")
 	if cpuOK && cpu1 > cpu0 {
 		b.ReportMetric(virt/(cpu1-cpu0).Seconds(), "sim-s/cpu-s")
 	}

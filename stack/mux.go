@@ -28,6 +28,13 @@ type Mux interface {
 	NextDeadline() time.Time
 }
 
+// MuxPollInto is implemented by Mux engines that can write their next
+// segment into the caller's Segment (as tcp.Conn.PollInto), which spares
+// two copies of a Segment per segment sent. meta.Conn is one.
+type MuxPollInto interface {
+	PollInto(now time.Time, buf []byte, seg *tcp.Segment) (tcp.ConnID, bool)
+}
+
 // MuxConn is a Mux's place in a Stack: the 4-tuples bound to it, its NICs,
 // its timer. Its methods, like the Stack's, must be called from the
 // goroutine that drives the Stack.
@@ -249,12 +256,21 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 	}
 	s.gsoSegs = mptcpGSOSegments
 	defer func() { s.gsoSegs = 0 }()
+	pi, _ := mc.m.(MuxPollInto)
 	for {
-		id, seg, ok := mc.m.Poll(now, s.out[headroom:])
+		var id tcp.ConnID
+		ok := false
+		if pi != nil {
+			id, ok = pi.PollInto(now, s.out[headroom:], &s.tx)
+		} else {
+			var seg tcp.Segment
+			if id, seg, ok = mc.m.Poll(now, s.out[headroom:]); ok {
+				s.tx = seg
+			}
+		}
 		if !ok {
 			break
 		}
-		s.tx = seg
 		if t := mc.tuple(id); t != nil {
 			s.emit(t.nic, id.Local.Addr(), id.Remote.Addr(), &s.tx, t.mss, t.tos)
 		} else {

@@ -75,8 +75,9 @@ func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, to
 	if !s.flushing || seg.Flags&^tcp.FlagPSH != tcp.FlagACK {
 		return false
 	}
-	off, ok := nic.(SegmentOffloader)
-	if !ok {
+	s.offloader(nic)
+	off := s.txGSO
+	if off == nil {
 		return false
 	}
 	n := len(seg.Payload)

@@ -22,12 +22,14 @@ type ChecksumOffloader interface {
 	SendOffload(pkt []byte) error
 }
 
-// offloader returns nic as a ChecksumOffloader, or nil. The answer for the
+// offloader returns nic as a ChecksumOffloader, or nil, and keeps it as a
+// SegmentOffloader in s.txGSO (or nil). The answer for the
 // NIC used last is kept: a type assertion to an interface is not free.
 func (s *Stack) offloader(nic link.NIC) ChecksumOffloader {
 	if nic != s.txNIC {
 		s.txNIC = nic
 		s.txOff, _ = nic.(ChecksumOffloader)
+		s.txGSO, _ = nic.(SegmentOffloader)
 	}
 	return s.txOff
 }

@@ -120,6 +120,7 @@ type Stack struct {
 	opts     [wire.TCPMaxOptionsLen]byte // its options, encoded
 	txNIC    link.NIC                    // the NIC emit sent through last
 	txOff    ChecksumOffloader           // txNIC as one, or nil
+	txGSO    SegmentOffloader            // txNIC as one, or nil
 	rxNIC    link.NIC                    // the NIC Receive was given last
 	rxOK     bool                        // whether rxNIC verifies checksums
 	out      []byte                      // headroom + payload of the segment being sent

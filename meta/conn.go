@@ -79,7 +79,6 @@ type Conn struct {
 	rcvFin      bool // and all data before it arrived
 	readClosed  bool
 	tune        rcvTune
-	scratch     []byte
 
 	// Fallback with an infinite mapping after a checksum failure on the
 	// only subflow (RFC 8684 §3.7).

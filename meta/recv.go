@@ -266,6 +266,12 @@ func (c *Conn) pull(sf *subflow) {
 		c.skipToInfinite(sf)
 		return
 	}
+	var sp *[]byte // from scratchPool
+	defer func() {
+		if sp != nil {
+			scratchPool.Put(sp)
+		}
+	}()
 	for sf.tc.Readable() > 0 && c.Readable() < c.cfg.RecvBufferSize {
 		rs := sf.tc.ReadSeq()
 		mp := sf.mapAt(rs)
@@ -302,11 +308,16 @@ func (c *Conn) pull(sf *subflow) {
 				continue
 			}
 		}
-		n := min(want, sf.tc.Readable())
-		if cap(c.scratch) < n {
-			c.scratch = make([]byte, max(n, 16<<10))
+		if sp == nil {
+			sp = scratchPool.Get().(*[]byte)
 		}
-		buf := c.scratch[:n]
+		n := min(want, sf.tc.Readable())
+		if !mp.hasCsum {
+			n = min(n, len(*sp)) // the rest in the next round
+		} else if len(*sp) < n {
+			*sp = make([]byte, n) // a checksummed mapping is verified whole
+		}
+		buf := (*sp)[:n]
 		got, _ := sf.tc.Read(buf)
 		buf = buf[:got]
 		dsn := mp.dsn + uint64(rs-mp.ssn)
@@ -508,6 +519,14 @@ func (c *Conn) deliver(dsn uint64, data []byte) {
 func (c *Conn) rcvWindow() int {
 	return max(c.cfg.RecvBufferSize, c.cfg.Subflow.MaxRecvBufferSize)
 }
+
+// scratchPool holds the buffers pull reads a subflow's data into before
+// placing it: no connection keeps one between calls (an idle connection
+// that had received a byte kept 16 KiB for good).
+var scratchPool = sync.Pool{New: func() any {
+	b := make([]byte, 64<<10)
+	return &b
+}}
 
 // rbufPool keeps the large in-order receive buffers that connections
 // whose application read everything gave up: a busy connection drains and

@@ -3,6 +3,7 @@ package meta
 import (
 	"io"
 	"math/bits"
+	"slices"
 	"sync"
 	"time"
 
@@ -308,6 +309,22 @@ func (c *Conn) pull(sf *subflow) {
 				continue
 			}
 		}
+		dsn := mp.dsn + uint64(rs-mp.ssn)
+		if !mp.hasCsum && dsn == c.rcvNxt && !c.readClosed {
+			// In order: straight into the receive buffer, one copy
+			// fewer than through the scratch buffer.
+			if k := min(want, sf.tc.Readable(), c.inOrderRoom()); k > 0 {
+				got, _ := sf.tc.Read(c.inOrderSpace(k))
+				c.inOrderAdded(got)
+				if mp.fin && rs+uint32(got) == mp.end() {
+					c.peerDataFin(mp.dsn + uint64(mp.n))
+				}
+				if got == 0 {
+					return
+				}
+				continue
+			}
+		}
 		if sp == nil {
 			sp = scratchPool.Get().(*[]byte)
 		}
@@ -320,7 +337,6 @@ func (c *Conn) pull(sf *subflow) {
 		buf := (*sp)[:n]
 		got, _ := sf.tc.Read(buf)
 		buf = buf[:got]
-		dsn := mp.dsn + uint64(rs-mp.ssn)
 		if mp.hasCsum && !c.verifyMapping(sf, mp, buf) {
 			return
 		}
@@ -493,7 +509,12 @@ func (c *Conn) deliver(dsn uint64, data []byte) {
 		return
 	}
 	c.appendInOrder(data)
-	// Move queued data that now follows in order.
+	c.drainOOO()
+}
+
+// drainOOO moves the queued data that now follows in order and notes a
+// DATA_FIN that is now reached.
+func (c *Conn) drainOOO() {
 	for len(c.ooo) > 0 {
 		s := &c.ooo[0]
 		if dsnLT(c.rcvNxt, s.dsn) {
@@ -541,7 +562,17 @@ func (c *Conn) appendInOrder(p []byte) {
 	if c.readClosed {
 		return
 	}
-	if c.rbuf == nil && len(p) > 0 {
+	if len(p) > 0 {
+		c.prepareRbuf()
+	}
+	c.rbuf = append(c.rbuf, p...)
+	c.emit(Event{Kind: EventReadable})
+}
+
+// prepareRbuf takes a pooled receive buffer if there is none and moves
+// the unread bytes to its front once the read ones are the larger part.
+func (c *Conn) prepareRbuf() {
+	if c.rbuf == nil {
 		if b, ok := rbufPool.Get().(*[]byte); ok {
 			c.rbuf = (*b)[:0]
 		}
@@ -550,8 +581,41 @@ func (c *Conn) appendInOrder(p []byte) {
 		k := copy(c.rbuf, c.rbuf[c.rOff:])
 		c.rbuf, c.rOff = c.rbuf[:k], 0
 	}
-	c.rbuf = append(c.rbuf, p...)
+}
+
+// inOrderRoom is how many bytes at rcvNxt deliver would take: up to the
+// window's right edge and the peer's DATA_FIN.
+func (c *Conn) inOrderRoom() int {
+	limit := c.rcvNxt + uint64(c.rcvWindow())
+	if c.rcvFinKnown {
+		limit = dsnMin(limit, c.rcvFinDSN)
+	}
+	if !dsnLT(c.rcvNxt, limit) {
+		return 0
+	}
+	return int(min(limit-c.rcvNxt, 1<<30))
+}
+
+// inOrderSpace returns room for k bytes at the end of the receive buffer,
+// for inOrderAdded to take in (not readClosed).
+func (c *Conn) inOrderSpace(k int) []byte {
+	c.prepareRbuf()
+	c.rbuf = slices.Grow(c.rbuf, k)
+	return c.rbuf[len(c.rbuf) : len(c.rbuf)+k]
+}
+
+// inOrderAdded takes in the n bytes at rcvNxt written into inOrderSpace,
+// as deliver does data that arrives in order.
+func (c *Conn) inOrderAdded(n int) {
+	if n == 0 {
+		return
+	}
+	c.st.lastDataRecv = c.now
+	c.rbuf = c.rbuf[:len(c.rbuf)+n]
+	c.rcvNxt += uint64(n)
+	c.st.bytesReceived += uint64(n)
 	c.emit(Event{Kind: EventReadable})
+	c.drainOOO()
 }
 
 // queueOOO keeps data that arrived ahead of rcvNxt, sorted and without

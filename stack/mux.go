@@ -41,6 +41,7 @@ type MuxPollInto interface {
 type MuxConn struct {
 	s      *Stack
 	m      Mux
+	pi     MuxPollInto // m as one, or nil
 	onPoll func(now time.Time, mc *MuxConn)
 	tuples []*muxTuple
 	tos    uint8 // of new 4-tuples
@@ -66,13 +67,17 @@ type muxTuple struct {
 // into the engine and the Stack; the output it causes is sent before the
 // Stack's call returns.
 func (s *Stack) NewMux(m Mux, onPoll func(now time.Time, mc *MuxConn)) *MuxConn {
-	mc := &MuxConn{s: s, m: m, onPoll: onPoll}
+	mc := &MuxConn{s: s, onPoll: onPoll}
+	mc.SetMux(m)
 	mc.entry = entry{mux: mc, heapIx: -1}
 	return mc
 }
 
 // SetMux sets the engine (once).
-func (mc *MuxConn) SetMux(m Mux) { mc.m = m }
+func (mc *MuxConn) SetMux(m Mux) {
+	mc.m = m
+	mc.pi, _ = m.(MuxPollInto)
+}
 
 // Mux returns the engine.
 func (mc *MuxConn) Mux() Mux { return mc.m }
@@ -255,13 +260,11 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 		return
 	}
 	s.gsoSegs = mptcpGSOSegments
-	defer func() { s.gsoSegs = 0 }()
-	pi, _ := mc.m.(MuxPollInto)
 	for {
 		var id tcp.ConnID
 		ok := false
-		if pi != nil {
-			id, ok = pi.PollInto(now, s.out[headroom:], &s.tx)
+		if mc.pi != nil {
+			id, ok = mc.pi.PollInto(now, s.out[headroom:], &s.tx)
 		} else {
 			var seg tcp.Segment
 			if id, seg, ok = mc.m.Poll(now, s.out[headroom:]); ok {
@@ -278,6 +281,7 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 			s.reply(id, &s.tx)
 		}
 	}
+	s.gsoSegs = 0
 	if mc.onPoll != nil {
 		mc.onPoll(now, mc)
 	}

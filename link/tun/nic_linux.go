@@ -43,6 +43,8 @@ type NIC struct {
 	coalesce    bool // with offload: batched, coalescing writes (DeviceConfig.CoalesceWrites)
 	tso         bool // SendGSO may be used (offloads, no TxMiddleware, not DeviceConfig.DisableTSO)
 	raw         syscall.RawConn
+	gsoHdr      [virtioNetHdrLen]byte // SendGSO's, owned by the loop
+	gsoIov      [][]byte
 	file        *os.File // the device, for single-packet writes
 	kernelAddrs []netip.Prefix
 	rxmw, txmw  link.Middleware
@@ -225,7 +227,7 @@ func (n *NIC) SendGSO(pkt []byte, mss int) error {
 	var gsoType uint8
 	iphl := 0
 	switch {
-	case len(pkt) >= 20 && pkt[0]>>4 == 4:
+	case len(pkt) >= 20 && pkt[0]>>4 == 4 && pkt[0]&0x0f >= 5:
 		gsoType, iphl = virtioNetHdrGSOTCPv4, int(pkt[0]&0x0f)*4
 	case len(pkt) >= 40 && pkt[0]>>4 == 6:
 		gsoType, iphl = virtioNetHdrGSOTCPv6, 40
@@ -240,7 +242,7 @@ func (n *NIC) SendGSO(pkt []byte, mss int) error {
 		return fmt.Errorf("tun: GSO packet of %d bytes, %d of headers, segment size %d: %w", len(pkt), hl, mss, ErrMalformed)
 	}
 	n.flush()
-	var h [virtioNetHdrLen]byte
+	h := &n.gsoHdr
 	h[0] = virtioNetHdrFNeedsCsum
 	h[1] = gsoType
 	binary.LittleEndian.PutUint16(h[2:], uint16(hl))
@@ -253,12 +255,17 @@ func (n *NIC) SendGSO(pkt []byte, mss int) error {
 	n.stats.txWrites.Add(1)
 	n.stats.txGSOPackets.Add(1)
 	n.stats.txGSOSegments.Add(uint64(segs))
-	iov := [][]byte{h[:], pkt}
+	if n.gsoIov == nil {
+		n.gsoIov = make([][]byte, 2)
+	}
+	iov := n.gsoIov
+	iov[0], iov[1] = h[:], pkt
 	var werr error
 	err := n.raw.Write(func(fd uintptr) bool {
 		_, werr = unix.Writev(int(fd), iov)
 		return werr != unix.EAGAIN
 	})
+	iov[1] = nil
 	if err == nil {
 		err = werr
 	}

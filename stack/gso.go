@@ -158,7 +158,7 @@ func (s *Stack) gsoSend() {
 			}
 		}
 		sum := wire.PseudoHeaderSum(wire.IPProtocolTCP, g.src, g.dst, len(pkt)-g.iphl)
-		binary.BigEndian.PutUint16(t[16:18], ^wire.ChecksumFold(sum))
+		binary.BigEndian.PutUint16(t[16:18], ^wire.ChecksumFold(sum)) // the checksum field (RFC 9293 §3.1)
 		err = gsoff.SendGSO(pkt, g.mss)
 	}
 	if err != nil {

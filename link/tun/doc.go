@@ -78,8 +78,9 @@
 //     and checksums it has left partial (CHECKSUM_PARTIAL). The tun package
 //     splits a super-packet into MTU-sized packets in one read and fills in
 //     every checksum, so the Node sees ordinary packets with complete
-//     checksums. One read system call thus moves up to 45 full-sized TCP
-//     segments instead of one.
+//     checksums (the NIC verifies the transport checksums of a packet read
+//     alone, not those the tun package has just computed). One read system
+//     call thus moves up to 45 full-sized TCP segments instead of one.
 //   - Writes (Node to kernel): each packet goes out in a write of its own,
 //     behind an empty virtio-net header, with the Node's checksums, which
 //     the kernel verifies. A NIC is a stack.SegmentOffloader (TSO) unless

@@ -288,14 +288,17 @@ const (
 // device opened with IFF_VNET_HDR.
 const virtioNetHdrLen = 10
 
-// deliver checks a received packet and hands it to the Node.
-func (n *NIC) deliver(pkt []byte) {
+// deliver checks a received packet and hands it to the Node. With sums
+// false its transport checksum is not verified: the tun package computed
+// it on the packet as it is, cutting a super-packet into segments (a read
+// that returned more than one packet).
+func (n *NIC) deliver(pkt []byte, sums bool) {
 	s := n.s
 	if !n.loopUp {
 		n.stats.rxDroppedDown.Add(1)
 		return
 	}
-	dst, v := inspect(pkt)
+	dst, v := inspect(pkt, sums)
 	switch v {
 	case verdictMalformed:
 		n.stats.rxMalformed.Add(1)
@@ -316,7 +319,7 @@ func (n *NIC) deliver(pkt []byte) {
 // rxEmitter takes what the RxMiddleware lets through to the Node.
 type rxEmitter struct{ n *NIC }
 
-func (e *rxEmitter) Emit(pkt []byte) { e.n.deliver(pkt) }
+func (e *rxEmitter) Emit(pkt []byte) { e.n.deliver(pkt, true) }
 
 // txEmitter takes what the TxMiddleware lets through to the device.
 type txEmitter struct{ n *NIC }

@@ -33,9 +33,11 @@ const (
 //
 // Fragments other than atomic ones, and IPv6 packets whose Routing header
 // still has segments left (the pseudo-header's destination is then not the
-// one in the header), are checked no further than their IP header. inspect
-// does not allocate and never panics, whatever pkt holds.
-func inspect(pkt []byte) (netip.Addr, verdict) {
+// one in the header), are checked no further than their IP header. With
+// sums false the transport checksums are not verified (the headers still
+// are): the caller knows them right. inspect does not allocate and never
+// panics, whatever pkt holds.
+func inspect(pkt []byte, sums bool) (netip.Addr, verdict) {
 	if len(pkt) == 0 {
 		return netip.Addr{}, verdictMalformed
 	}
@@ -81,12 +83,15 @@ func inspect(pkt []byte) (netip.Addr, verdict) {
 		if wire.TCP(l4).Check() != nil {
 			return dst, verdictMalformed
 		}
-		if !wire.TCPChecksumValid(src, dst, l4) {
+		if sums && !wire.TCPChecksumValid(src, dst, l4) {
 			return dst, verdictBadChecksum
 		}
 	case wire.IPProtocolUDP:
 		if len(l4) < 8 { // RFC 768: the header is 8 bytes
 			return dst, verdictMalformed
+		}
+		if !sums {
+			break
 		}
 		if l4[6] == 0 && l4[7] == 0 {
 			if v6 {
@@ -104,7 +109,7 @@ func inspect(pkt []byte) (netip.Addr, verdict) {
 		if len(l4) < 4 { // RFC 792: type, code, checksum
 			return dst, verdictMalformed
 		}
-		if wire.ChecksumFold(wire.ChecksumAdd(0, l4)) != 0 {
+		if sums && wire.ChecksumFold(wire.ChecksumAdd(0, l4)) != 0 {
 			return dst, verdictBadChecksum
 		}
 	case protoICMPv6:
@@ -114,7 +119,7 @@ func inspect(pkt []byte) (netip.Addr, verdict) {
 		if len(l4) < 4 { // RFC 4443 §2.1: type, code, checksum
 			return dst, verdictMalformed
 		}
-		if !pseudoSumValid(proto, src, dst, l4) {
+		if sums && !pseudoSumValid(proto, src, dst, l4) {
 			return dst, verdictBadChecksum
 		}
 	}

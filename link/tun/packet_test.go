@@ -129,11 +129,35 @@ func TestInspect(t *testing.T) {
 		{"ipv4 protocol 58 is not checked", setProtocol4(udp4, protoICMPv6), dst4, verdictOK}, //
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dst, v := inspect(tc.pkt)
+			dst, v := inspect(tc.pkt, true)
 			if v != tc.verdict || (v != verdictMalformed && dst != tc.dst) {
 				t.Fatalf("inspect = %v, %d; want %v, %d", dst, v, tc.dst, tc.verdict)
 			}
 		})
+	}
+}
+
+// TestInspectWithoutSums: without the transport checksums, a flipped
+// payload bit passes, and every other check stays.
+func TestInspectWithoutSums(t *testing.T) {
+	udp4, tcp4 := udpPacket(src4, dst4, "hello"), tcpPacket(src4, dst4, "data")
+	tcp6, icmp6 := tcpPacket(src6, dst6, "data"), icmpPacket(src6, dst6, []byte("ping"))
+	for _, tc := range []struct {
+		name    string
+		pkt     []byte
+		verdict verdict
+	}{
+		{"tcp4 payload bit", flip(tcp4, len(tcp4)-2, 7), verdictOK},
+		{"tcp6 header bit", flip(tcp6, 40+4, 1), verdictOK},
+		{"udp4 payload bit", flip(udp4, len(udp4)-1, 3), verdictOK},
+		{"icmp6 bit", flip(icmp6, len(icmp6)-1, 5), verdictOK},
+		{"ipv4 header checksum", flip(tcp4, 10, 0), verdictBadChecksum},
+		{"tcp with bad data offset", flip(tcp4, 20+12, 7), verdictMalformed},
+		{"short udp", udp4[:20+4], verdictMalformed},
+	} {
+		if _, v := inspect(tc.pkt, false); v != tc.verdict {
+			t.Errorf("%s: verdict %d, want %d", tc.name, v, tc.verdict)
+		}
 	}
 }
 
@@ -186,7 +210,7 @@ func TestInspectPrefixes(t *testing.T) {
 		icmpPacket(src4, dst4, nil), icmpPacket(src6, dst6, nil),
 	} {
 		for n := range len(pkt) {
-			if _, v := inspect(pkt[:n]); v != verdictMalformed {
+			if _, v := inspect(pkt[:n], true); v != verdictMalformed {
 				t.Fatalf("%x (prefix %d of %d bytes): verdict %d, want malformed", pkt[:n], n, len(pkt), v)
 			}
 		}
@@ -195,7 +219,7 @@ func TestInspectPrefixes(t *testing.T) {
 
 func TestInspectAllocs(t *testing.T) {
 	pkt := tcpPacket(src6, dst6, "data")
-	if a := testing.AllocsPerRun(100, func() { inspect(pkt) }); a != 0 {
+	if a := testing.AllocsPerRun(100, func() { inspect(pkt, true) }); a != 0 {
 		t.Fatalf("inspect allocates %v times", a)
 	}
 }
@@ -210,7 +234,7 @@ func FuzzInspect(f *testing.F) {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, pkt []byte) {
-		dst, v := inspect(pkt)
+		dst, v := inspect(pkt, true)
 		if v == verdictMalformed {
 			return
 		}

@@ -536,7 +536,7 @@ func (s *Stack) handle(b *batch) {
 		if n.rxmw != nil {
 			n.rxmw.Process(s.now, pkt, &n.rxOut)
 		} else {
-			n.deliver(pkt)
+			n.deliver(pkt, b.n == 1)
 		}
 	}
 	b.n = 0

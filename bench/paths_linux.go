@@ -71,7 +71,9 @@ func transferSample(bench, cas string, run int, cfg TopoConfig, tr Transfer) Sam
 		m["emu_cpu_s_per_gb"] = res.PartCPU.Seconds() / (float64(res.WindowBytes) / 1e9)
 	}
 	m["established_ms"] = ms(res.Established)
+	s.Received = res.Timeline.Sampled(TimelineStep, tr.Duration)
 	if tr.AtTime > 0 {
+		m["fail_at_s"] = tr.AtTime.Seconds()
 		m["stall_ms"] = ms(res.Timeline.StallAfter(tr.AtTime, tr.Duration))
 		m["goodput_after_mbps"] = res.Timeline.Goodput(min(tr.AtTime+time.Second, tr.Duration-time.Second), tr.Duration) / 1e6
 	}

@@ -16,6 +16,10 @@ type Sample struct {
 	Run     int                `json:"run"`
 	Metrics map[string]float64 `json:"metrics"`
 	Err     string             `json:"error,omitempty"`
+	// Received is what the receiving application had read, every
+	// TimelineStep from the start of the transfer (aggregation, ceiling
+	// and failover): what the plots are drawn from.
+	Received []TimePoint `json:"received,omitempty"`
 }
 
 // Median returns the median of xs (the mean of the middle two for an even

@@ -61,3 +61,24 @@ func (tl *Timeline) StallAfter(t, end time.Duration) time.Duration {
 	}
 	return max(longest, end-last)
 }
+
+// TimePoint is a Timeline sampled: the bytes read by T seconds.
+type TimePoint struct {
+	T     float64 `json:"t"`
+	Bytes int64   `json:"b"`
+}
+
+// TimelineStep is the spacing of Sampled's points in the samples.
+const TimelineStep = 50 * time.Millisecond
+
+// Sampled returns the bytes read at every step from 0 to end.
+func (tl *Timeline) Sampled(step, end time.Duration) []TimePoint {
+	if step <= 0 {
+		return nil
+	}
+	var out []TimePoint
+	for t := time.Duration(0); t <= end; t += step {
+		out = append(out, TimePoint{T: t.Seconds(), Bytes: tl.BytesAt(t)})
+	}
+	return out
+}

@@ -47,6 +47,7 @@ type config struct {
 	from     string
 	tunSubj  []bench.TUNSubject
 	cpuProf  string
+	plotDir  string
 }
 
 func main() {
@@ -76,6 +77,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.verbose, "v", false, "log every measurement to standard error")
 	fs.StringVar(&c.from, "from", "", "render the tables of a samples.json written by -out instead of running anything")
 	tunSubj := fs.String("tun-subjects", "", "subjects of the tun benchmark, comma-separated (default all: "+tunSubjects()+")")
+	fs.StringVar(&c.plotDir, "plots", "", "write a PNG and an SVG per aggregation and failover case (goodput over time, each pairing's median run) to `DIR`")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the whole run (every benchmark, this process only) to FILE")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -207,6 +209,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := write(c, stdout, samples, tables); err != nil {
 		fmt.Fprintln(stderr, "mptcpbench:", err)
 		return 1
+	}
+	if c.plotDir != "" {
+		files, err := bench.WritePlots(samples, c.plotDir)
+		for _, f := range files {
+			fmt.Fprintln(stderr, "mptcpbench: wrote", f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "mptcpbench:", err)
+			return 1
+		}
 	}
 	if failed > 0 {
 		return 1

@@ -80,7 +80,7 @@ func Plots(samples []Sample) map[string]plot.Figure {
 			}
 			end = max(end, pts[len(pts)-1].T)
 			panel.Series = append(panel.Series, plot.Rate(subj, pts, window))
-			if of := s.Metrics["of_link"]; of > 0 && linkRate == 0 {
+			if of := s.Metrics["of_link"]; of > 0 && linkRate == 0 && c.bench == "aggregation" {
 				linkRate = s.Metrics["goodput_mbps"] / of
 			}
 			if at := s.Metrics["fail_at_s"]; at > 0 && len(fig.Events) == 0 {

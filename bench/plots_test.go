@@ -33,7 +33,8 @@ func steady(rate float64) []TimePoint {
 
 // TestPlots: a figure per aggregation and failover case, a line per
 // pairing drawn from its median run, the paths' rate dashed for
-// aggregation, the failure marked for failover; other benchmarks and
+// aggregation (not for failover, where one path is left), the failure
+// marked for failover; other benchmarks and
 // failed runs give none.
 func TestPlots(t *testing.T) {
 	agg := func(subject string, run int, mbps float64) Sample {
@@ -43,7 +44,7 @@ func TestPlots(t *testing.T) {
 	samples := []Sample{
 		agg("gomptcp-gomptcp", 0, 70), agg("gomptcp-gomptcp", 1, 77), agg("gomptcp-gomptcp", 2, 76),
 		agg("linux-linux", 0, 75),
-		{Bench: "failover", Case: "50+30Mbit/s 20ms", Subject: "linux-linux", Metrics: map[string]float64{"stall_ms": 300, "fail_at_s": 1},
+		{Bench: "failover", Case: "50+30Mbit/s 20ms", Subject: "linux-linux", Metrics: map[string]float64{"stall_ms": 300, "fail_at_s": 1, "of_link": 0.4, "goodput_mbps": 32},
 			Received: steady(30e6)},
 		{Bench: "failover", Case: "broken", Subject: "linux-linux", Metrics: map[string]float64{"stall_ms": 1}, Err: "failed",
 			Received: steady(30e6)},
@@ -75,6 +76,9 @@ func TestPlots(t *testing.T) {
 	f := figs["failover-50-30Mbit-s-20ms"]
 	if len(f.Events) != 1 || f.Events[0].T != time.Second {
 		t.Fatalf("failover events %+v, want the failure at 1 s", f.Events)
+	}
+	if n := len(f.Panels[0].Series); n != 1 {
+		t.Fatalf("failover figure has %d lines, want linux-linux's alone", n)
 	}
 	dir := t.TempDir()
 	files, err := WritePlots(samples, dir)

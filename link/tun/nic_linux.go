@@ -45,7 +45,9 @@ type NIC struct {
 	raw         syscall.RawConn
 	gsoHdr      [virtioNetHdrLen]byte // SendGSO's, owned by the loop
 	gsoIov      [][]byte
-	file        *os.File // the device, for single-packet writes
+	gsoErr      error
+	gsoWrite    func(fd uintptr) bool // writes gsoIov into gsoErr; made once, so as not to allocate per packet
+	file        *os.File              // the device, for single-packet writes
 	kernelAddrs []netip.Prefix
 	rxmw, txmw  link.Middleware
 	rxOut       rxEmitter
@@ -255,19 +257,18 @@ func (n *NIC) SendGSO(pkt []byte, mss int) error {
 	n.stats.txWrites.Add(1)
 	n.stats.txGSOPackets.Add(1)
 	n.stats.txGSOSegments.Add(uint64(segs))
-	if n.gsoIov == nil {
+	if n.gsoWrite == nil {
 		n.gsoIov = make([][]byte, 2)
+		n.gsoWrite = func(fd uintptr) bool {
+			_, n.gsoErr = unix.Writev(int(fd), n.gsoIov)
+			return n.gsoErr != unix.EAGAIN
+		}
 	}
-	iov := n.gsoIov
-	iov[0], iov[1] = h[:], pkt
-	var werr error
-	err := n.raw.Write(func(fd uintptr) bool {
-		_, werr = unix.Writev(int(fd), iov)
-		return werr != unix.EAGAIN
-	})
-	iov[1] = nil
+	n.gsoIov[0], n.gsoIov[1] = h[:], pkt
+	err := n.raw.Write(n.gsoWrite)
+	n.gsoIov[1] = nil
 	if err == nil {
-		err = werr
+		err = n.gsoErr
 	}
 	if err != nil {
 		n.stats.txErrors.Add(1)

@@ -46,9 +46,10 @@
 //     output ready (tcp.Conn.WindowUpdatePending, WriteNeedsPoll) polls
 //     nothing. The MSS announced in SYNs is clamped to the NIC's MTU.
 //   - Segmentation offload: through a SegmentOffloader NIC (link/tun's)
-//     the consecutive segments of a connection's burst, headers and
-//     options equal, go out as one super-packet that the NIC cuts (an
-//     MPTCP subflow's hold 4 segments at most); a Batcher's driver hands
+//     the consecutive segments of a plain TCP connection's burst, headers
+//     and options equal, go out as one super-packet that the NIC cuts (an
+//     MPTCP subflow's go one by one: Linux 6.18 mishandles them at times,
+//     see mptcpGSOSegments); a Batcher's driver hands
 //     over the packets of one read together, and the Stack sends what
 //     they called for once they are all in.
 //   - Timers: connections sit in a min-heap ordered by their

@@ -59,20 +59,22 @@ type gsoPacket struct {
 }
 
 // mptcpGSOSegments bounds the segments of a super-packet of an MPTCP
-// subflow. Linux 6.18's MPTCP, receiving super-packets of up to 11 or 45
-// segments from a TUN device while sending itself, at times left data it
-// had acknowledged at the data level unread for good: the reader slept
-// with 110 KB queued (interop's TestLarge, Linux dialing: 8 of 14 runs
-// stalled). With at most 4 segments, 22 runs of 22 passed, as they do
-// without super-packets; plain TCP has no bound.
-const mptcpGSOSegments = 4
+// subflow: 1, none. Linux 6.18's MPTCP, receiving super-packets (without
+// a DSS option: the segments of a mapping after its first) from a TUN
+// device while sending itself, at times left data it had acknowledged at
+// the data level unread for good: its reader slept with the data queued
+// (interop's TestLarge, Linux dialing: 8 of 14 runs stalled with up to 45
+// segments a packet; with up to 4, a run of the whole suite under the
+// race detector still stalled once, TestPortWeAnnounce). Without
+// super-packets no run stalls; plain TCP has no bound.
+const mptcpGSOSegments = 1
 
 // gsoStart begins gathering with seg, whose packet pkt (IP header of iphl
 // bytes, TCP header of tl) emit just built, when seg can be followed by
 // more of its connection's segments in one packet for nic. It reports
 // whether it took seg.
 func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, tos uint8, pkt []byte, iphl, tl int) bool {
-	if !s.flushing || seg.Flags&^tcp.FlagPSH != tcp.FlagACK {
+	if !s.flushing || s.gsoSegs == 1 || seg.Flags&^tcp.FlagPSH != tcp.FlagACK {
 		return false
 	}
 	s.offloader(nic)

@@ -59,14 +59,14 @@ type gsoPacket struct {
 }
 
 // mptcpGSOSegments bounds the segments of a super-packet of an MPTCP
-// subflow: 1, none. Linux 6.18's MPTCP, receiving super-packets (without
-// a DSS option: the segments of a mapping after its first) from a TUN
-// device while sending itself, at times left data it had acknowledged at
-// the data level unread for good: its reader slept with the data queued
-// (interop's TestLarge, Linux dialing: 8 of 14 runs stalled with up to 45
-// segments a packet; with up to 4, a run of the whole suite under the
-// race detector still stalled once, TestPortWeAnnounce). Without
-// super-packets no run stalls; plain TCP has no bound.
+// subflow: 1, none. Linux 6.18's MPTCP, receiving super-packets from a
+// TUN device while sending itself, at times left data it had acknowledged
+// at the data level unread for good: its reader slept with the data
+// queued (interop's TestLarge, Linux dialing: 8 of 14 runs stalled with
+// up to 45 segments a packet; 2 of 12 with a DSS mapping on every
+// segment; with up to 4, a run of the whole suite under the race detector
+// still stalled once). Without super-packets no run stalls; plain TCP has
+// no bound.
 const mptcpGSOSegments = 1
 
 // gsoStart begins gathering with seg, whose packet pkt (IP header of iphl

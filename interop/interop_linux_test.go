@@ -636,7 +636,7 @@ func TestChecksumTwoSubflows(t *testing.T) {
 // stack hands the kernel the segments of a plain TCP connection's burst
 // as super-packets (stack.SegmentOffloader over link/tun), which the
 // kernel takes, either side dialing; an MPTCP subflow's go one by one
-// (see stack's mptcpGSOSegments). The data is checked by the harness.
+// (see stack's mptcpGSO). The data is checked by the harness.
 func TestSegmentationOffload(t *testing.T) {
 	t.Parallel()
 	for _, plain := range []bool{true, false} {

@@ -491,10 +491,7 @@ func (c *Conn) deliver(dsn uint64, data []byte) {
 		data = data[c.rcvNxt-dsn:]
 		dsn = c.rcvNxt
 	}
-	limit := c.rcvNxt + uint64(c.rcvWindow())
-	if c.rcvFinKnown {
-		limit = dsnMin(limit, c.rcvFinDSN)
-	}
+	limit := c.rcvLimit()
 	if !dsnLT(dsn, limit) {
 		c.mib.inc(NoDSSInWindow)
 		return
@@ -557,16 +554,21 @@ var scratchPool = sync.Pool{New: func() any {
 var rbufPool sync.Pool // of *[]byte, empty
 
 func (c *Conn) appendInOrder(p []byte) {
-	c.rcvNxt += uint64(len(p))
-	c.st.bytesReceived += uint64(len(p))
-	if c.readClosed {
-		return
-	}
-	if len(p) > 0 {
+	if !c.readClosed && len(p) > 0 {
 		c.prepareRbuf()
+		c.rbuf = append(c.rbuf, p...)
 	}
-	c.rbuf = append(c.rbuf, p...)
-	c.emit(Event{Kind: EventReadable})
+	c.advanceInOrder(len(p))
+}
+
+// advanceInOrder moves rcvNxt over n bytes now in the receive buffer (or
+// dropped, the application having closed its reading side).
+func (c *Conn) advanceInOrder(n int) {
+	c.rcvNxt += uint64(n)
+	c.st.bytesReceived += uint64(n)
+	if !c.readClosed {
+		c.emit(Event{Kind: EventReadable})
+	}
 }
 
 // prepareRbuf takes a pooled receive buffer if there is none and moves
@@ -583,13 +585,19 @@ func (c *Conn) prepareRbuf() {
 	}
 }
 
-// inOrderRoom is how many bytes at rcvNxt deliver would take: up to the
-// window's right edge and the peer's DATA_FIN.
-func (c *Conn) inOrderRoom() int {
+// rcvLimit is the data sequence number deliver takes data up to: the
+// window's right edge, or the peer's DATA_FIN.
+func (c *Conn) rcvLimit() uint64 {
 	limit := c.rcvNxt + uint64(c.rcvWindow())
 	if c.rcvFinKnown {
 		limit = dsnMin(limit, c.rcvFinDSN)
 	}
+	return limit
+}
+
+// inOrderRoom is how many bytes at rcvNxt deliver would take.
+func (c *Conn) inOrderRoom() int {
+	limit := c.rcvLimit()
 	if !dsnLT(c.rcvNxt, limit) {
 		return 0
 	}
@@ -612,9 +620,7 @@ func (c *Conn) inOrderAdded(n int) {
 	}
 	c.st.lastDataRecv = c.now
 	c.rbuf = c.rbuf[:len(c.rbuf)+n]
-	c.rcvNxt += uint64(n)
-	c.st.bytesReceived += uint64(n)
-	c.emit(Event{Kind: EventReadable})
+	c.advanceInOrder(n)
 	c.drainOOO()
 }
 

@@ -49,7 +49,7 @@
 //     the consecutive segments of a plain TCP connection's burst, headers
 //     and options equal, go out as one super-packet that the NIC cuts (an
 //     MPTCP subflow's go one by one: Linux 6.18 mishandles them at times,
-//     see mptcpGSOSegments); a Batcher's driver hands
+//     see mptcpGSO); a Batcher's driver hands
 //     over the packets of one read together, and the Stack sends what
 //     they called for once they are all in.
 //   - Timers: connections sit in a min-heap ordered by their

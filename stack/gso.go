@@ -51,30 +51,30 @@ type gsoPacket struct {
 	mss      int // payload bytes of each segment but the last
 	nic      link.NIC
 	off      SegmentOffloader
-	max      int // bytes: the NIC's GSOMax, or less for Stack.gsoSegs
+	max      int // bytes: the NIC's GSOMax
 	src, dst netip.Addr
 	tos      uint8
 	ipID     uint16 // IPv4 Identification of the first segment
 	full     bool   // the last segment was short: nothing more
 }
 
-// mptcpGSOSegments bounds the segments of a super-packet of an MPTCP
-// subflow: 1, none. Linux 6.18's MPTCP, receiving super-packets from a
-// TUN device while sending itself, at times left data it had acknowledged
-// at the data level unread for good: its reader slept with the data
-// queued (interop's TestLarge, Linux dialing: 8 of 14 runs stalled with
-// up to 45 segments a packet; 2 of 12 with a DSS mapping on every
-// segment; with up to 4, a run of the whole suite under the race detector
-// still stalled once). Without super-packets no run stalls; plain TCP has
-// no bound.
-const mptcpGSOSegments = 1
+// mptcpGSO says whether the segments of an MPTCP subflow go out as
+// super-packets: they do not. Linux 6.18's MPTCP, receiving super-packets
+// from a TUN device while sending itself, at times left data it had
+// acknowledged at the data level unread for good: its reader slept with
+// the data queued (interop's TestLarge, Linux dialing: 8 of 14 runs
+// stalled with up to 45 segments a packet; 2 of 12 with a DSS mapping on
+// every segment; with up to 4, a run of the whole suite under the race
+// detector still stalled once). Without super-packets no run stalls;
+// plain TCP's have no bound but the NIC's.
+const mptcpGSO = false
 
 // gsoStart begins gathering with seg, whose packet pkt (IP header of iphl
 // bytes, TCP header of tl) emit just built, when seg can be followed by
 // more of its connection's segments in one packet for nic. It reports
 // whether it took seg.
 func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, tos uint8, pkt []byte, iphl, tl int) bool {
-	if !s.flushing || s.gsoSegs == 1 || seg.Flags&^tcp.FlagPSH != tcp.FlagACK {
+	if !s.flushing || s.gsoOff || seg.Flags&^tcp.FlagPSH != tcp.FlagACK {
 		return false
 	}
 	s.offloader(nic)
@@ -84,9 +84,6 @@ func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, to
 	}
 	n := len(seg.Payload)
 	max := off.GSOMax()
-	if s.gsoSegs > 0 {
-		max = min(max, len(pkt)+(s.gsoSegs-1)*n)
-	}
 	if max < len(pkt)+n {
 		return false
 	}

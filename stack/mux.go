@@ -259,7 +259,7 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 	if mc.m == nil {
 		return
 	}
-	s.gsoSegs = mptcpGSOSegments
+	s.gsoOff = !mptcpGSO
 	for {
 		var id tcp.ConnID
 		ok := false
@@ -281,7 +281,7 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 			s.reply(id, &s.tx)
 		}
 	}
-	s.gsoSegs = 0
+	s.gsoOff = false
 	if mc.onPoll != nil {
 		mc.onPoll(now, mc)
 	}

@@ -236,7 +236,7 @@ func (n *NIC) SendGSO(pkt []byte, mss int) error {
 	default:
 		return ErrMalformed
 	}
-	if len(pkt) < iphl+20 {
+	if len(pkt) < iphl+20 || pkt[iphl+12]>>4 < 5 { // a TCP header of 20 bytes at least (RFC 9293 §3.1)
 		return ErrMalformed
 	}
 	hl := iphl + int(pkt[iphl+12]>>4)*4

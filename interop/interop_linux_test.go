@@ -470,14 +470,17 @@ func TestIPv6(t *testing.T) {
 }
 
 // TestPlainTCPLoss: plain TCP on both sides (our stack with MPTCP
-// disabled, linuxpeer --mptcp=false) over a path that loses 1% of the
+// disabled, linuxpeer --mptcp=false) over a path that loses 3% of the
 // packets each way: byte-exact, with retransmissions, and not an MPTCP
-// option on the wire nor an MPTCP counter moved.
+// option on the wire nor an MPTCP counter moved. At 3% the chance that
+// none of our ~360 data segments (512 KiB under the race detector) is
+// lost is below 1e-4; at 1% it was 3%, and then the losses fell on
+// acknowledgments only and nothing needed retransmitting.
 func TestPlainTCPLoss(t *testing.T) {
 	t.Parallel()
 	bothWays(t, func(t *testing.T, linuxDials bool) {
 		o := run(t, spec{linuxDials: linuxDials, paths: 1, plainTCP: true, up: scaled(2 << 20), down: scaled(2 << 20),
-			impair: []impair.Config{{Loss: 0.01, Seed: 7}}})
+			impair: []impair.Config{{Loss: 0.03, Seed: 7}}})
 		if o.peer.MPTCPAtStart || o.peer.MPTCP {
 			t.Errorf("the kernel's connection is MPTCP")
 		}

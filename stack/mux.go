@@ -48,6 +48,9 @@ type MuxConn struct {
 	// extra is a deadline of the MuxConn's owner beside the engine's
 	// (an MPConn's path manager timer): the engine is polled then too.
 	extra time.Time
+	// multi: more than one 4-tuple was bound at some time; its segments
+	// no longer go out as super-packets (gso.go says why).
+	multi bool
 	entry // freed: released
 }
 
@@ -128,6 +131,7 @@ func (mc *MuxConn) add(id tcp.ConnID, nic link.NIC) {
 	s := mc.s
 	t := &muxTuple{id: id, mc: mc, nic: nic, mss: mtuMSS(nic, id.Remote.Addr().Is6()), tos: mc.tos}
 	mc.tuples = append(mc.tuples, t)
+	mc.multi = mc.multi || len(mc.tuples) > 1
 	s.tuples[id] = t
 	s.portUse[id.Local.Port()]++
 }
@@ -259,7 +263,7 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 	if mc.m == nil {
 		return
 	}
-	s.gsoOff = !mptcpGSO
+	s.gsoOff = mc.multi // see gso.go
 	for {
 		var id tcp.ConnID
 		ok := false

@@ -29,6 +29,13 @@ type segNIC struct {
 	segs    int // segments in them
 	mostSeg int // segments in the largest
 	wire    []string
+	gso     []sentAt                  // the super-packets: source address and time
+	first   map[netip.Addr]time.Time // when the first packet from each source address left
+}
+
+type sentAt struct {
+	src netip.Addr
+	at  time.Time
 }
 
 func (n *segNIC) GSOMax() int { return n.max }
@@ -44,6 +51,20 @@ func (n *segNIC) record(pkt []byte) {
 		n.tb.Fatalf("recording a packet: %v", err)
 	}
 	n.wire = append(n.wire, fmt.Sprintf("%v %x", n.net.Now().Sub(time.Time{}), p))
+	src := pktSrc(p)
+	if _, ok := n.first[src]; !ok {
+		if n.first == nil {
+			n.first = map[netip.Addr]time.Time{}
+		}
+		n.first[src] = n.net.Now()
+	}
+}
+
+func pktSrc(p []byte) netip.Addr {
+	if p[0]>>4 == 6 {
+		return wire.IPv6(p).Src()
+	}
+	return wire.IPv4(p).Src()
 }
 
 func (n *segNIC) Send(pkt []byte) error {
@@ -109,6 +130,7 @@ func (n *segNIC) SendGSO(pkt []byte, mss int) error {
 		k++
 	}
 	n.packets++
+	n.gso = append(n.gso, sentAt{pktSrc(pkt), n.net.Now()})
 	n.segs += k
 	n.mostSeg = max(n.mostSeg, k)
 	return nil

@@ -29,7 +29,7 @@ type segNIC struct {
 	segs    int // segments in them
 	mostSeg int // segments in the largest
 	wire    []string
-	gso     []sentAt                  // the super-packets: source address and time
+	gso     []sentAt                 // the super-packets: source address and time
 	first   map[netip.Addr]time.Time // when the first packet from each source address left
 }
 

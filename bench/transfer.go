@@ -12,7 +12,8 @@ import (
 
 // Transfer is a bulk transfer on one connection between the two ends of a
 // Dialer: the sender writes for Duration, then half-closes; the receiver
-// reads to the end of the stream and records its Timeline.
+// reads to the end of the stream, checks every byte (pattern.go) and
+// records its Timeline.
 type Transfer struct {
 	// Duration is how long the sender writes.
 	Duration time.Duration
@@ -146,10 +147,9 @@ func (tr Transfer) Run(d Dialer) (*TransferResult, error) {
 	}
 	sendErr := make(chan error, 1)
 	go func() {
-		buf := make([]byte, transferBuf)
 		end := start.Add(tr.Duration)
 		for time.Now().Before(end) {
-			n, err := snd.Write(buf)
+			n, err := snd.Write(patternAt(res.Sent, transferBuf))
 			res.Sent += int64(n)
 			if err != nil {
 				sendErr <- fmt.Errorf("write: %w", err)
@@ -167,11 +167,14 @@ func (tr Transfer) Run(d Dialer) (*TransferResult, error) {
 	for {
 		n, err := rcv.Read(buf)
 		if n > 0 {
+			if i := patternMismatch(res.Received, buf[:n]); i >= 0 && rerr == nil {
+				rerr = fmt.Errorf("received a byte that differs from the one sent at offset %d", res.Received+int64(i))
+			}
 			res.Received += int64(n)
 			res.Timeline.Add(time.Since(start), res.Received)
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
+			if !errors.Is(err, io.EOF) && rerr == nil {
 				rerr = fmt.Errorf("read: %w", err)
 			}
 			break

@@ -117,13 +117,13 @@ func TestLinuxAnnounces(t *testing.T) {
 		if linuxDials {
 			o.wantCounters(map[string]int64{"PortAdd": 1}, map[string]uint64{"MPJoinPortSynRx": 1, "MPJoinPortAckRx": 1})
 		}
-		sf, ok := o.subflowOn(o.final, 1)
+		sf, ok := o.subflowOn(o.settled, 1) // every subflow seen: the peer may have closed it by the end
 		wantPort := uint16(port)
 		if linuxDials {
 			wantPort = joinPort
 		}
 		if !ok || !sf.Join || sf.ID.Remote != netip.AddrPortFrom(o.tp.Kernel[1], wantPort) {
-			t.Errorf("no join to the announced %v port %d: %s", o.tp.Kernel[1], wantPort, infoSummary(o.final))
+			t.Errorf("no join to the announced %v port %d: %s", o.tp.Kernel[1], wantPort, infoSummary(o.settled))
 		}
 		o.checkAllSubflowsCarried(32 << 10)
 		o.wantOptions(map[string]int{"ADD_ADDR": 2})
@@ -154,9 +154,9 @@ func TestWeAnnounce(t *testing.T) {
 			o.wantKernel(map[string]uint64{"PortAdd": 1, "MPJoinPortSynAckRx": 1})
 			wantPort = joinPort
 		}
-		sf, ok := o.subflowOn(o.final, 1)
+		sf, ok := o.subflowOn(o.settled, 1) // every subflow seen: the peer may have closed it by the end
 		if !ok || !sf.Join || sf.ID.Local != netip.AddrPortFrom(o.tp.Ours[1], wantPort) {
-			t.Errorf("no join to our announced %v port %d: %s", o.tp.Ours[1], wantPort, infoSummary(o.final))
+			t.Errorf("no join to our announced %v port %d: %s", o.tp.Ours[1], wantPort, infoSummary(o.settled))
 		}
 		o.checkAllSubflowsCarried(32 << 10)
 		o.wantOptions(map[string]int{"ADD_ADDR": 2})
@@ -461,7 +461,7 @@ func TestIPv6(t *testing.T) {
 		o.checkHandshakeMIBs(linuxDials)
 		o.checkJoins(1, !linuxDials)
 		o.checkAllSubflowsCarried(32 << 10)
-		for _, sf := range o.final.Subflow {
+		for _, sf := range o.settled.Subflow {
 			if !sf.ID.Local.Addr().Is6() || !sf.ID.Remote.Addr().Is6() {
 				t.Errorf("subflow %v→%v is not IPv6", sf.ID.Local, sf.ID.Remote)
 			}

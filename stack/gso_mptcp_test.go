@@ -8,7 +8,6 @@ import (
 
 	"github.com/gomptcp/mptcp/link/impair"
 	"github.com/gomptcp/mptcp/link/sim"
-	"github.com/gomptcp/mptcp/meta"
 	"github.com/gomptcp/mptcp/stack"
 	"github.com/gomptcp/mptcp/tcp"
 )
@@ -42,56 +41,18 @@ func TestSegmentOffloaderMPTCP(t *testing.T) {
 			enableMPTCP(t, a.st, 1, pm, nil)
 			enableMPTCP(t, b.st, 2, nil, nil)
 
-			var got []byte
-			buf := make([]byte, 64<<10)
-			at(n, func(now time.Time) {
-				_, err := b.st.ListenMPTCP(now, ap("0.0.0.0:80"), &stack.MPListenOptions{
-					OnAccept: func(now time.Time, l *stack.MPListener) { l.Accept() },
-					OnEvent: func(now time.Time, c *stack.MPConn, ev meta.Event) {
-						for {
-							k, err := c.Read(now, buf)
-							got = append(got, buf[:k]...)
-							if k == 0 || err != nil {
-								break
-							}
-						}
-					},
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-			})
 			want := make([]byte, 3<<20)
 			rand.NewChaCha8([32]byte{7}).Read(want)
-			var cli *stack.MPConn
-			sent := 0
-			at(n, func(now time.Time) {
-				var err error
-				cli, err = a.st.DialMPTCP(now, ap("10.0.1.2:80"), &stack.MPDialOptions{OnEvent: func(now time.Time, c *stack.MPConn, ev meta.Event) {
-					for sent < len(want) {
-						k, _ := c.Write(now, want[sent:])
-						if k == 0 {
-							return
-						}
-						sent += k
-					}
-					if ev.Kind != meta.EventClosed {
-						c.Close(now)
-					}
-				}})
-				if err != nil {
-					t.Fatal(err)
-				}
-			})
+			bt := startBulk(t, n, a, b, ap("10.0.1.2:80"), want)
 			n.RunFor(5 * time.Second)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("server read %d bytes, want the %d sent", len(got), len(want))
+			if !bytes.Equal(bt.got, want) {
+				t.Fatalf("server read %d bytes, want the %d sent", len(bt.got), len(want))
 			}
 			subflows := 1
 			if join {
 				subflows = 2
 			}
-			if k := cli.Info().SubflowsTotal; k != subflows {
+			if k := bt.cli.Info().SubflowsTotal; k != subflows {
 				t.Fatalf("%d subflows, want %d", k, subflows)
 			}
 			if !join {

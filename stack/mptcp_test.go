@@ -51,52 +51,14 @@ func TestMPTCPTwoPaths(t *testing.T) {
 		stack.PMLimits{Subflows: 2}), func(_ time.Time, ev stack.PMEvent) { evs = append(evs, ev) })
 	enableMPTCP(t, b.st, 2, nil, nil)
 
-	var srv *stack.MPConn
-	var got []byte
-	buf := make([]byte, 64<<10)
-	at(n, func(now time.Time) {
-		_, err := b.st.ListenMPTCP(now, ap("0.0.0.0:80"), &stack.MPListenOptions{
-			OnAccept: func(now time.Time, l *stack.MPListener) { srv, _ = l.Accept() },
-			OnEvent: func(now time.Time, c *stack.MPConn, ev meta.Event) {
-				for {
-					k, err := c.Read(now, buf)
-					got = append(got, buf[:k]...)
-					if k == 0 || err != nil {
-						break
-					}
-				}
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
 	want := make([]byte, 1<<20)
 	rand.NewChaCha8([32]byte{9}).Read(want)
-	var cli *stack.MPConn
-	sent := 0
-	at(n, func(now time.Time) {
-		var err error
-		cli, err = a.st.DialMPTCP(now, ap("10.0.1.2:80"), &stack.MPDialOptions{OnEvent: func(now time.Time, c *stack.MPConn, ev meta.Event) {
-			for sent < len(want) {
-				k, _ := c.Write(now, want[sent:])
-				if k == 0 {
-					return
-				}
-				sent += k
-			}
-			if ev.Kind != meta.EventClosed {
-				c.Close(now)
-			}
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	bt := startBulk(t, n, a, b, ap("10.0.1.2:80"), want)
 	n.RunFor(5 * time.Second)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("server read %d bytes, want the %d sent", len(got), len(want))
+	if !bytes.Equal(bt.got, want) {
+		t.Fatalf("server read %d bytes, want the %d sent", len(bt.got), len(want))
 	}
+	srv, cli := bt.srv, bt.cli
 	if srv == nil || cli.Info().SubflowsTotal != 2 {
 		t.Fatalf("accepted %v, client subflows %d", srv != nil, cli.Info().SubflowsTotal)
 	}
@@ -131,6 +93,58 @@ func slicesEqual[T comparable](a, b []T) bool {
 		}
 	}
 	return true
+}
+
+// mpBulk is an MPTCP transfer of startBulk: the client writes want and
+// closes; the server reads everything into got.
+type mpBulk struct {
+	cli, srv *stack.MPConn
+	got      []byte
+}
+
+// startBulk has b listen for MPTCP on port 80 of every address and a
+// dial dst and send want, from the simulation's next event on.
+func startBulk(t *testing.T, n *sim.Network, a, b *node, dst netip.AddrPort, want []byte) *mpBulk {
+	t.Helper()
+	bt := &mpBulk{}
+	buf := make([]byte, 64<<10)
+	at(n, func(now time.Time) {
+		_, err := b.st.ListenMPTCP(now, ap("0.0.0.0:80"), &stack.MPListenOptions{
+			OnAccept: func(now time.Time, l *stack.MPListener) { bt.srv, _ = l.Accept() },
+			OnEvent: func(now time.Time, c *stack.MPConn, ev meta.Event) {
+				for {
+					k, err := c.Read(now, buf)
+					bt.got = append(bt.got, buf[:k]...)
+					if k == 0 || err != nil {
+						break
+					}
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	sent := 0
+	at(n, func(now time.Time) {
+		var err error
+		bt.cli, err = a.st.DialMPTCP(now, dst, &stack.MPDialOptions{OnEvent: func(now time.Time, c *stack.MPConn, ev meta.Event) {
+			for sent < len(want) {
+				k, _ := c.Write(now, want[sent:])
+				if k == 0 {
+					return
+				}
+				sent += k
+			}
+			if ev.Kind != meta.EventClosed {
+				c.Close(now)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return bt
 }
 
 // BenchmarkIdleMPTCPConnMemory opens 1000 MPTCP connections between two

@@ -21,6 +21,7 @@ type Conn struct {
 	nic     link.NIC
 	mss     int   // the largest MSS the NIC's MTU allows, 0 if unknown
 	tos     uint8 // the DSCP of its packets (SetTOS)
+	solo    int   // the largest payload sent as a packet of its own (gso.go)
 	parent  *Listener
 	onEvent func(now time.Time, c *Conn, ev tcp.Event)
 

@@ -58,29 +58,41 @@ type gsoPacket struct {
 	full     bool   // the last segment was short: nothing more
 }
 
-// An MPTCP connection's segments go out as super-packets only while it has
-// had a single subflow (MuxConn.multi). Linux 6.18's MPTCP can deadlock
-// when its connection-level receive memory is full of out-of-order data:
-// it then keeps the in-order data that would fill the hole queued in the
-// subflow that received it (acknowledged at the subflow level, never
-// moved up to the connection), so its reader waits for good. With two
-// subflows busy both ways, super-packets from a TUN device took it there
-// in 6 of 24 runs of interop's TestLarge: `ss -tmM` showed the connection
-// socket in FIN-WAIT-2 with 135,424 bytes of memory against a
-// 131,072-byte receive buffer, its next expected data sequence number
-// inside the mapping of the subflow that held 17,832 bytes unread. One
-// subflow delivers in order, so the connection has no out-of-order data
-// to fill up with: 20 runs of 20 MiB each way over one subflow (1,500 to
-// 2,700 super-packets each) and 20 of TestLarge, which joins its second
-// subflow early, all passed. Plain TCP's super-packets have no bound but
-// the NIC's.
+// A connection's segments of a given payload size go out in a super-packet
+// only once one of at least that size has gone alone (Conn.solo,
+// muxTuple.solo), so that the receiver's first full-sized segment is an
+// ordinary packet. Without that, Linux 6.18's MPTCP could deadlock: with
+// two subflows busy both ways, interop's TestLarge stalled in 6 of 24 runs
+// (and TestSegmentationOffload once, with super-packets only before its
+// second subflow joined). `ss -tmM` showed the connection socket in
+// FIN-WAIT-2 with 135,424 bytes of receive memory against a 131,072-byte
+// buffer, its next expected data sequence number inside the mapping of a
+// subflow that held 17,832 bytes unread: out-of-order data had filled the
+// connection's memory, and the in-order data that would fill the hole was
+// never moved up from the subflow. Linux derives the ratio of payload to
+// memory it assumes when it sizes the receive window from the first
+// segment of each larger size it receives (tcp_measure_rcv_mss); from a
+// super-packet the ratio is far better than that of the packets that
+// follow, so the window it then offers lets out-of-order data take more
+// memory than the buffer holds. With the first segment of each size alone,
+// 194 runs of TestLarge (30 under the race detector) and whole interop
+// suites passed with super-packets on every subflow.
 
 // gsoStart begins gathering with seg, whose packet pkt (IP header of iphl
 // bytes, TCP header of tl) emit just built, when seg can be followed by
 // more of its connection's segments in one packet for nic. It reports
 // whether it took seg.
 func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, tos uint8, pkt []byte, iphl, tl int) bool {
-	if !s.flushing || s.gsoOff || seg.Flags&^tcp.FlagPSH != tcp.FlagACK {
+	if !s.flushing || seg.Flags&^tcp.FlagPSH != tcp.FlagACK {
+		return false
+	}
+	n := len(seg.Payload)
+	if s.solo == nil || n > *s.solo {
+		// Segments of this size go in a super-packet only once one has
+		// gone alone (see the comment above).
+		if s.solo != nil {
+			*s.solo = n
+		}
 		return false
 	}
 	s.offloader(nic)
@@ -88,7 +100,6 @@ func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, to
 	if off == nil {
 		return false
 	}
-	n := len(seg.Payload)
 	max := off.GSOMax()
 	if max < len(pkt)+n {
 		return false

@@ -19,7 +19,8 @@ import (
 // super-packets of SendGSO in software, as Linux does for a device
 // without TSO, after checking what SendGSO promises. It records every
 // packet it puts on the link, normalised (PSH cleared, checksums filled),
-// with the time it was sent.
+// with the time it was sent, and checks that each super-packet's segment
+// size is one its connection has sent in a packet of its own before.
 type segNIC struct {
 	*sim.Interface
 	tb      testing.TB
@@ -29,13 +30,23 @@ type segNIC struct {
 	segs    int // segments in them
 	mostSeg int // segments in the largest
 	wire    []string
-	gso     []sentAt                 // the super-packets: source address and time
-	first   map[netip.Addr]time.Time // when the first packet from each source address left
+	cutting bool               // SendGSO is sending the segments of a super-packet
+	solo    map[string]int     // by 4-tuple: the largest payload sent alone
+	gsoFrom map[netip.Addr]int // super-packets by source address
 }
 
-type sentAt struct {
-	src netip.Addr
-	at  time.Time
+// flowOf returns the 4-tuple and the TCP payload length of an IP packet.
+func flowOf(p []byte) (string, int) {
+	iphl := wire.IPv4MinHeaderLen
+	var src, dst netip.Addr
+	if p[0]>>4 == 6 {
+		iphl = wire.IPv6HeaderLen
+		src, dst = wire.IPv6(p).Src(), wire.IPv6(p).Dst()
+	} else {
+		src, dst = wire.IPv4(p).Src(), wire.IPv4(p).Dst()
+	}
+	t := wire.TCP(p[iphl:])
+	return fmt.Sprintf("%v>%v", netip.AddrPortFrom(src, t.SrcPort()), netip.AddrPortFrom(dst, t.DstPort())), len(p) - iphl - t.HeaderLen()
 }
 
 func (n *segNIC) GSOMax() int { return n.max }
@@ -51,20 +62,12 @@ func (n *segNIC) record(pkt []byte) {
 		n.tb.Fatalf("recording a packet: %v", err)
 	}
 	n.wire = append(n.wire, fmt.Sprintf("%v %x", n.net.Now().Sub(time.Time{}), p))
-	src := pktSrc(p)
-	if _, ok := n.first[src]; !ok {
-		if n.first == nil {
-			n.first = map[netip.Addr]time.Time{}
+	if k, size := flowOf(p); !n.cutting && size > n.solo[k] {
+		if n.solo == nil {
+			n.solo = map[string]int{}
 		}
-		n.first[src] = n.net.Now()
+		n.solo[k] = size
 	}
-}
-
-func pktSrc(p []byte) netip.Addr {
-	if p[0]>>4 == 6 {
-		return wire.IPv6(p).Src()
-	}
-	return wire.IPv4(p).Src()
 }
 
 func (n *segNIC) Send(pkt []byte) error {
@@ -106,6 +109,11 @@ func (n *segNIC) SendGSO(pkt []byte, mss int) error {
 	if mss <= 0 || len(pkt)-hl <= mss || len(pkt) > n.max || hl+mss > n.MTU() {
 		n.tb.Fatalf("super-packet of %d bytes, %d of headers, mss %d, GSOMax %d", len(pkt), hl, mss, n.max)
 	}
+	if flow, _ := flowOf(pkt); n.solo[flow] < mss {
+		n.tb.Errorf("a super-packet of %v with segments of %d bytes; the largest sent alone before: %d", flow, mss, n.solo[flow])
+	}
+	n.cutting = true
+	defer func() { n.cutting = false }()
 	k := 0
 	for off := hl; off < len(pkt); off += mss {
 		end := min(off+mss, len(pkt))
@@ -130,7 +138,10 @@ func (n *segNIC) SendGSO(pkt []byte, mss int) error {
 		k++
 	}
 	n.packets++
-	n.gso = append(n.gso, sentAt{pktSrc(pkt), n.net.Now()})
+	if n.gsoFrom == nil {
+		n.gsoFrom = map[netip.Addr]int{}
+	}
+	n.gsoFrom[src]++
 	n.segs += k
 	n.mostSeg = max(n.mostSeg, k)
 	return nil

@@ -48,19 +48,17 @@ type MuxConn struct {
 	// extra is a deadline of the MuxConn's owner beside the engine's
 	// (an MPConn's path manager timer): the engine is polled then too.
 	extra time.Time
-	// multi: more than one 4-tuple was bound at some time; its segments
-	// no longer go out as super-packets (gso.go says why).
-	multi bool
 	entry // freed: released
 }
 
 // muxTuple is one 4-tuple of a MuxConn and the NIC it leaves through.
 type muxTuple struct {
-	id  tcp.ConnID
-	mc  *MuxConn
-	nic link.NIC
-	mss int   // the largest MSS the NIC's MTU allows, 0 if unknown
-	tos uint8 // the DSCP of its packets (SetTOS)
+	id   tcp.ConnID
+	mc   *MuxConn
+	nic  link.NIC
+	mss  int   // the largest MSS the NIC's MTU allows, 0 if unknown
+	tos  uint8 // the DSCP of its packets (SetTOS)
+	solo int   // the largest payload sent as a packet of its own (gso.go)
 }
 
 // NewMux returns a MuxConn with no 4-tuples. m may be nil until SetMux,
@@ -131,7 +129,6 @@ func (mc *MuxConn) add(id tcp.ConnID, nic link.NIC) {
 	s := mc.s
 	t := &muxTuple{id: id, mc: mc, nic: nic, mss: mtuMSS(nic, id.Remote.Addr().Is6()), tos: mc.tos}
 	mc.tuples = append(mc.tuples, t)
-	mc.multi = mc.multi || len(mc.tuples) > 1
 	s.tuples[id] = t
 	s.portUse[id.Local.Port()]++
 }
@@ -263,7 +260,6 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 	if mc.m == nil {
 		return
 	}
-	s.gsoOff = mc.multi // see gso.go
 	for {
 		var id tcp.ConnID
 		ok := false
@@ -279,13 +275,14 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 			break
 		}
 		if t := mc.tuple(id); t != nil {
+			s.solo = &t.solo
 			s.emit(t.nic, id.Local.Addr(), id.Remote.Addr(), &s.tx, t.mss, t.tos)
+			s.solo = nil
 		} else {
 			// A last segment (a RST) of a 4-tuple already unbound.
 			s.reply(id, &s.tx)
 		}
 	}
-	s.gsoOff = false
 	if mc.onPoll != nil {
 		mc.onPoll(now, mc)
 	}

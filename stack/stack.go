@@ -126,7 +126,7 @@ type Stack struct {
 	out      []byte                      // headroom + payload of the segment being sent
 	gso      gsoPacket                   // segments gathered for a SegmentOffloader
 	flushing bool                        // flush is polling the connections
-	gsoOff   bool                        // no super-packets for what is polled now (an MPTCP engine's)
+	solo     *int                        // the solo field of the connection or 4-tuple being emitted (gso.go)
 }
 
 // headroom is room for the largest IP header the Stack writes (40 bytes of

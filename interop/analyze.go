@@ -33,8 +33,10 @@ type CaptureReport struct {
 	// lastDataFrom is the time of each sender's last segment with
 	// payload, firstDataFINFrom the time of its first DATA_FIN.
 	lastDataFrom, firstDataFINFrom map[netip.Addr]time.Time
-	// Resets counts segments with RST.
-	Resets int
+	// Resets counts segments with RST; ResetsBeforeDataFIN those seen
+	// before the first DATA_FIN of either side (a subflow reset while the
+	// connection still carried data, rather than at its teardown).
+	Resets, ResetsBeforeDataFIN int
 	// Lines has one line for each segment that is a SYN, FIN or RST or
 	// carries an MPTCP option other than a plain DSS, for the logs.
 	Lines []string
@@ -84,6 +86,9 @@ func analyze(r frameReader) (*CaptureReport, error) {
 		}
 		if s.Flags&wire.FlagRST != 0 {
 			rep.Resets++
+			if len(rep.DataFINFrom) == 0 {
+				rep.ResetsBeforeDataFIN++
+			}
 		}
 		notable := s.Flags&(wire.FlagSYN|wire.FlagFIN|wire.FlagRST) != 0
 		for _, o := range s.MPTCP {

@@ -556,8 +556,13 @@ func TestTransferNDiffPorts(t *testing.T) {
 	if la.Addr() != lb.Addr() || la.Port() == lb.Port() || a.Remote != b.Remote {
 		t.Errorf("subflows %s→%s and %s→%s: want the same addresses, other ports", a.Local, a.Remote, b.Local, b.Remote)
 	}
+	// Each carries more than an initial window of our data. (On a loaded
+	// machine one subflow may carry far less than half: a loss early in
+	// the transfer, with reno, leaves it waiting out a retransmission
+	// timeout while the other carries the rest; a CI run had the initial
+	// subflow at 51 KB of 2 MiB after 8 retransmissions.)
 	for _, sf := range s.Subflows {
-		if sf.BytesAcked < 64<<10 {
+		if sf.BytesAcked < 16<<10 {
 			t.Errorf("subflow %+v carried little of our data", sf)
 		}
 	}

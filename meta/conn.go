@@ -740,7 +740,9 @@ func (c *Conn) progress() {
 		c.closeDeadline, c.closeArm = time.Time{}, false
 		for _, sf := range c.subflows {
 			if !sf.dead {
-				sf.tc.Close()
+				// Quietly: a late segment carries data we have
+				// (see tcp.Conn.CloseQuiet).
+				sf.tc.CloseQuiet()
 			}
 		}
 	}

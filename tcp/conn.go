@@ -122,6 +122,7 @@ type Conn struct {
 	rcvFinPending      bool // a FIN arrived out of order at rcvFinSeq
 	rcvFin             bool // the peer's FIN was processed
 	readClosed         bool // Close was called: data arriving now resets
+	quietClose         bool // it was CloseQuiet: no reset for unread or later data
 	closeOnEstablish   bool // Close called in SYN-RECEIVED
 	ackNow             bool
 	hasDSACK           bool
@@ -354,6 +355,25 @@ func (c *Conn) Close() error {
 		c.resetConn(ResetUnreadData)
 		return nil
 	}
+	return c.CloseWrite()
+}
+
+// CloseQuiet closes both directions like Close, FIN-WAIT-2 timeout
+// included, but unread data and data that arrives afterwards are not
+// answered with a reset: they stay readable, for an owner that has no use
+// for them and discards them. An MPTCP subflow closes so once both
+// DATA_FINs are acknowledged (RFC 8684 §3.3.3: with a FIN exchange): what
+// it receives then is data the connection already has, such as the peer's
+// retransmission of a segment whose data went again on another subflow.
+func (c *Conn) CloseQuiet() error {
+	if c.state == StateClosed {
+		return nil
+	}
+	if c.state == StateSynSent && c.snd.n == 0 {
+		c.finish(nil)
+		return nil
+	}
+	c.readClosed, c.quietClose = true, true
 	return c.CloseWrite()
 }
 

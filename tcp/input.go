@@ -348,7 +348,7 @@ func (c *Conn) challengeAck(now int64) {
 // RFC 9293 §3.10.7.4. seq is the sequence number of the first payload byte.
 func (c *Conn) processText(now int64, seg *Segment, seq uint32) {
 	if len(seg.Payload) > 0 {
-		if c.readClosed && c.state != StateSynReceived {
+		if c.readClosed && !c.quietClose && c.state != StateSynReceived {
 			// Data after a full Close: reset (RFC 9293 §3.10.4, RFC
 			// 2525 §2.17).
 			c.resetConn(ResetUnreadData)

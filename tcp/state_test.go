@@ -677,3 +677,40 @@ func TestSACKFitsMSS(t *testing.T) {
 		t.Errorf("%d full-sized segments and %d short ones with SACK blocks; want some of each", full, short)
 	}
 }
+
+// TestCloseQuiet: CloseQuiet sends a FIN despite unread data, takes data
+// that arrives afterwards (acknowledged, readable) instead of resetting,
+// and gives up on the peer's FIN after the FIN-WAIT-2 timeout as Close
+// does.
+func TestCloseQuiet(t *testing.T) {
+	cfg := testConfig()
+	cfg.FinWait2Timeout = 5 * time.Second
+	c, p := dialed(t, cfg, plainOpts(1000), 1000)
+	now := t0.Add(20 * time.Millisecond)
+	c.Input(now, p.seg(FlagACK, c.Info().SndNxt, 1000, []byte("unread")))
+	drain(c, now)
+	if err := c.CloseQuiet(); err != nil {
+		t.Fatal(err)
+	}
+	fin := one(t, c, now)
+	expect(t, &fin, flags(FlagFIN|FlagACK))
+	c.Input(now, p.seg(FlagACK, fin.Seq+1, 1000, nil))
+	p.nxt += uint32(len("unread"))
+	c.Input(now, p.seg(FlagACK, fin.Seq+1, 1000, []byte("late")))
+	r := one(t, c, now)
+	expect(t, &r, flags(FlagACK), ackIs(p.nxt+uint32(len("late"))))
+	if c.State() != StateFinWait2 || c.Err() != nil {
+		t.Fatalf("state %v, err %v after late data", c.State(), c.Err())
+	}
+	buf := make([]byte, 64)
+	if n, _ := c.Read(buf); string(buf[:n]) != "unreadlate" {
+		t.Fatalf("read %q", buf[:n])
+	}
+	if d := c.NextDeadline().Sub(now); d != 5*time.Second {
+		t.Fatalf("FIN-WAIT-2 deadline %v", d)
+	}
+	drain(c, c.NextDeadline())
+	if c.State() != StateClosed {
+		t.Fatalf("state %v", c.State())
+	}
+}

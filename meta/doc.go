@@ -28,9 +28,10 @@
 //     without MP_CAPABLE turns the connection into an ordinary TCP
 //     connection over the initial subflow, byte for byte.
 //   - Data sequencing (RFC 8684 §3.3): 64-bit data sequence numbers, one DSS
-//     mapping per chunk written to a subflow with tcp's WriteChunk, repeated
-//     on every segment of the chunk (as Linux does, so that any segment can
-//     be mapped on its own, whatever was lost or reordered before it),
+//     mapping per chunk written to a subflow with tcp's WriteChunk, on the
+//     chunk's first segment (and on any shorter one with room for it; the
+//     others carry a DSS only for a DATA_ACK that moved, see
+//     subflow.DataOptionSpace: Linux repeats the mapping on every segment),
 //     64-bit DATA_ACKs (32-bit ones are accepted and expanded), the peer's
 //     receive window applied at the data level (§3.3.4), data-level
 //     reassembly across subflows with bounded memory, duplicate data

@@ -22,7 +22,7 @@ var (
 
 func patternTable() []byte {
 	patternOnce.Do(func() {
-		b := make([]byte, patternPeriod+transferBuf+8)
+		b := make([]byte, patternPeriod+transferBuf) // the last 8-byte write spills into the copy below
 		x := uint64(0x243f6a8885a308d3)
 		for i := 0; i < patternPeriod; i += 8 {
 			x += 0x9e3779b97f4a7c15 // SplitMix64
@@ -31,7 +31,7 @@ func patternTable() []byte {
 			binary.LittleEndian.PutUint64(b[i:], z^z>>31)
 		}
 		copy(b[patternPeriod:], b[:transferBuf])
-		patternBytes = b[:patternPeriod+transferBuf]
+		patternBytes = b
 	})
 	return patternBytes
 }

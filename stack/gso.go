@@ -158,12 +158,7 @@ func (s *Stack) gsoSend() {
 	t := wire.TCP(pkt[g.iphl:])
 	var err error
 	if segs == 1 {
-		if off := s.offloader(nic); off != nil {
-			err = off.SendOffload(pkt)
-		} else {
-			t.SetChecksum(g.src, g.dst)
-			err = nic.Send(pkt)
-		}
+		err = s.sendPacket(nic, pkt, t, g.src, g.dst)
 	} else {
 		if g.dst.Is6() {
 			wire.IPv6(pkt).SetPayloadLen(uint16(len(pkt) - g.iphl))

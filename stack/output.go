@@ -152,17 +152,20 @@ func (s *Stack) emit(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, mss in
 		s.stats.SegmentsOut++
 		return true
 	}
-	var err error
-	if off := s.offloader(nic); off != nil {
-		err = off.SendOffload(pkt)
-	} else {
-		t.SetChecksum(src, dst)
-		err = nic.Send(pkt)
-	}
-	if err != nil {
+	if err := s.sendPacket(nic, pkt, t, src, dst); err != nil {
 		s.stats.SendErrors++
 		return false
 	}
 	s.stats.SegmentsOut++
 	return true
+}
+
+// sendPacket hands nic the IP packet pkt of TCP segment t: as it is to a
+// ChecksumOffloader, else with its TCP checksum filled in.
+func (s *Stack) sendPacket(nic link.NIC, pkt []byte, t wire.TCP, src, dst netip.Addr) error {
+	if off := s.offloader(nic); off != nil {
+		return off.SendOffload(pkt)
+	}
+	t.SetChecksum(src, dst)
+	return nic.Send(pkt)
 }

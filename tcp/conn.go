@@ -341,7 +341,18 @@ func (c *Conn) CloseWrite() error {
 // Close closes both directions (RFC 9293 §3.10.4). Unread data, or data
 // that arrives afterwards, makes it reset the connection instead (RFC 2525
 // §2.17), as Linux does.
-func (c *Conn) Close() error {
+func (c *Conn) Close() error { return c.close(false) }
+
+// CloseQuiet closes both directions like Close, FIN-WAIT-2 timeout
+// included, but unread data and data that arrives afterwards are not
+// answered with a reset: they stay readable, for an owner that has no use
+// for them and discards them. An MPTCP subflow closes so once both
+// DATA_FINs are acknowledged (RFC 8684 §3.3.3: with a FIN exchange): what
+// it receives then is data the connection already has, such as the peer's
+// retransmission of a segment whose data went again on another subflow.
+func (c *Conn) CloseQuiet() error { return c.close(true) }
+
+func (c *Conn) close(quiet bool) error {
 	if c.state == StateClosed {
 		return nil
 	}
@@ -351,29 +362,11 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.readClosed = true
-	if c.rcv.unread() > 0 || len(c.rcv.ooo) > 0 {
+	c.quietClose = c.quietClose || quiet
+	if !c.quietClose && (c.rcv.unread() > 0 || len(c.rcv.ooo) > 0) {
 		c.resetConn(ResetUnreadData)
 		return nil
 	}
-	return c.CloseWrite()
-}
-
-// CloseQuiet closes both directions like Close, FIN-WAIT-2 timeout
-// included, but unread data and data that arrives afterwards are not
-// answered with a reset: they stay readable, for an owner that has no use
-// for them and discards them. An MPTCP subflow closes so once both
-// DATA_FINs are acknowledged (RFC 8684 §3.3.3: with a FIN exchange): what
-// it receives then is data the connection already has, such as the peer's
-// retransmission of a segment whose data went again on another subflow.
-func (c *Conn) CloseQuiet() error {
-	if c.state == StateClosed {
-		return nil
-	}
-	if c.state == StateSynSent && c.snd.n == 0 {
-		c.finish(nil)
-		return nil
-	}
-	c.readClosed, c.quietClose = true, true
 	return c.CloseWrite()
 }
 

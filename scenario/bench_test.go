@@ -39,6 +39,18 @@ func BenchmarkMPTCP2x100M20ms(b *testing.B) {
 	benchFlow(b, s, 2*time.Second)
 }
 
+// BenchmarkMPTCP2x100M20msOffload is BenchmarkMPTCP2x100M20ms with
+// segmentation offload modelled (Scenario.Offload).
+func BenchmarkMPTCP2x100M20msOffload(b *testing.B) {
+	const rate = 100_000_000
+	rtt := 20 * time.Millisecond
+	c := impair.Config{Rate: rate, Delay: rtt / 2, QueuePackets: int(rate / 8 * rtt.Seconds() / 1500)}
+	s := scenario.Parallel([2]impair.Config{c, c}, [2]impair.Config{c, c})
+	s.Flows = []scenario.Flow{scenario.MPTCPFlow("bulk", 2, 0)}
+	s.Offload = true
+	benchFlow(b, s, 2*time.Second)
+}
+
 // benchFlow runs s, whose one flow goes between hosts "client" and
 // "server", for warmup, then 10 ms of virtual time per iteration, and
 // reports the metrics of BenchmarkBulk100M20ms.

@@ -42,6 +42,11 @@ type Scenario struct {
 	SampleInterval time.Duration
 	// MPTCP configures the hosts' MPTCP, for flows with MPTCP set.
 	MPTCP MPTCP
+	// Offload models segmentation offload on the hosts' NICs and carries
+	// their bursts through the links as super-packets where nothing on
+	// the way treats the segments apart (sim.Config.Offload): far fewer
+	// events, the segments of a burst kept together.
+	Offload bool
 }
 
 // Defaults.

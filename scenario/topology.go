@@ -33,7 +33,7 @@ func linkAddr(i, end int) netip.Prefix {
 // of each host.
 func build(s *Scenario, node func(host string) link.Node) (*topology, error) {
 	t := &topology{
-		net:     sim.New(sim.Config{Seed: s.Seed}),
+		net:     sim.New(sim.Config{Seed: s.Seed, Offload: s.Offload}),
 		hosts:   map[string]*sim.Host{},
 		routers: map[string]*sim.Router{},
 	}

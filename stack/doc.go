@@ -45,13 +45,16 @@
 //     allocates nothing per segment. A Read or Write that cannot make
 //     output ready (tcp.Conn.WindowUpdatePending, WriteNeedsPoll) polls
 //     nothing. The MSS announced in SYNs is clamped to the NIC's MTU.
-//   - Segmentation offload: through a SegmentOffloader NIC (link/tun's)
-//     the consecutive segments of a connection's burst, headers and
-//     options equal, go out as one super-packet that the NIC cuts, once a
-//     segment of that size has gone alone (Linux 6.18's MPTCP can deadlock
-//     otherwise, see gso.go); a Batcher's driver hands over the packets of
-//     one read together, and the Stack sends what they called for once
-//     they are all in.
+//   - Segmentation offload: through a SegmentOffloader NIC (link/tun's,
+//     link/sim's with sim.Config.Offload) the consecutive segments of a
+//     connection's burst, headers and options equal, go out as one
+//     super-packet that the NIC cuts, once a segment of that size has gone
+//     alone (Linux 6.18's MPTCP can deadlock otherwise, see gso.go); a
+//     Batcher's driver hands over the packets of one read together, and
+//     the Stack sends what they called for once they are all in.
+//     ReceiveSuper takes a super-packet the NIC coalesced (GRO) as one
+//     segment that counts as its parts for acknowledgment
+//     (tcp.Segment.GSO).
 //   - Timers: connections sit in a min-heap ordered by their
 //     tcp.Conn.NextDeadline (a MuxConn by its engine's, or its path
 //     manager's timer if that is earlier), so Deadline is the heap's top

@@ -222,6 +222,22 @@ func (s *Stack) Receive(now time.Time, nic link.NIC, pkt []byte) {
 	s.flush(now)
 }
 
+// ReceiveSuper handles pkt, a super-packet of TCP segments of gso payload
+// bytes each but the last that the NIC coalesced (Linux's GRO; link/sim's
+// SuperReceiver), as one segment: the connection acknowledges it as the
+// segments it stands for (tcp.Segment.GSO).
+func (s *Stack) ReceiveSuper(now time.Time, nic link.NIC, pkt []byte, gso int) {
+	s.busy++
+	if nic != s.rxNIC {
+		s.rxNIC, s.rxOK = nic, checksumsVerified(nic)
+	}
+	s.rx.GSO = gso
+	s.input(now, pkt, s.rxOK)
+	s.rx.GSO = 0
+	s.busy--
+	s.flush(now)
+}
+
 // StartBatch holds back what the Stack sends until EndBatch
 // (link.Batcher): the packets received in between are taken in first.
 func (s *Stack) StartBatch() { s.busy++ }

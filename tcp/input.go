@@ -383,7 +383,11 @@ func (c *Conn) storeText(now int64, seg *Segment, seq uint32, payload []byte) {
 		return
 	}
 	data := payload[start-seq : end-seq]
-	c.rcvMSSEst = max(c.rcvMSSEst, len(payload))
+	if seg.GSO > 0 {
+		c.rcvMSSEst = max(c.rcvMSSEst, min(seg.GSO, len(payload)))
+	} else {
+		c.rcvMSSEst = max(c.rcvMSSEst, len(payload))
+	}
 	limit := int(c.rcvAdv - c.rcv.readSeq)
 	advanced, filled, stored := c.rcv.insert(start, data, limit)
 	if !stored {

@@ -54,6 +54,13 @@ type Segment struct {
 	Window           uint16 // SEG.WND as on the wire (unscaled)
 	Options          wire.TCPOptions
 	Payload          []byte
+	// GSO, on a received segment, says that it stands for consecutive
+	// segments of GSO payload bytes each but the last that arrived
+	// together and were coalesced (a receiver's GRO; Linux's gso_size):
+	// the receiver sizes its estimate of the peer's MSS, which sets how
+	// often it acknowledges, from GSO rather than from the whole payload.
+	// Zero for a segment that arrived alone.
+	GSO int
 }
 
 // Len is SEG.LEN: the payload length plus one for SYN and one for FIN

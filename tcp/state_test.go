@@ -714,3 +714,30 @@ func TestCloseQuiet(t *testing.T) {
 		t.Fatalf("state %v", c.State())
 	}
 }
+
+// TestCoalescedSegment checks a segment that stands for several coalesced
+// ones (Segment.GSO, a receiver's GRO): it is acknowledged at once, as two
+// full-sized segments would be, and the estimate of the peer's MSS comes
+// from GSO, so that the next two full-sized segments are acknowledged at
+// once too (an estimate from the whole payload would hold their ACK back).
+func TestCoalescedSegment(t *testing.T) {
+	c, p := dialed(t, testConfig(), sackOpts(), 1000)
+	now := t0.Add(20 * time.Millisecond)
+	nxt := c.Info().SndNxt
+	s := p.seg(FlagACK, nxt, 1000, pattern(3000))
+	s.GSO = 1000
+	c.Input(now, s)
+	p.nxt += 3000
+	a := one(t, c, now)
+	expect(t, &a, ackIs(p.nxt))
+	if got := c.Info().RecvMSS; got != 1000 {
+		t.Fatalf("RecvMSS = %d after a coalesced segment of 3 × 1000 bytes, want 1000", got)
+	}
+	c.Input(now, p.seg(FlagACK, nxt, 1000, pattern(1000)))
+	p.nxt += 1000
+	none(t, c, now)
+	c.Input(now, p.seg(FlagACK, nxt, 1000, pattern(1000)))
+	p.nxt += 1000
+	a = one(t, c, now)
+	expect(t, &a, ackIs(p.nxt))
+}

@@ -177,6 +177,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	checksum := fs.Bool("checksum", false, "request DSS checksums")
 	tcpFlows := fs.Int("tcp-flows", 0, "competing TCP flows over the first path")
 	seed := fs.Uint64("seed", 1, "seed of the simulation")
+	offload := fs.Bool("offload", false, "model segmentation offload: bursts cross loss-free links as super-packets (faster; bursts stay together)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	var plots listFlag
 	fs.Var(&plots, "plot", "draw each subflow's throughput, congestion window and RTT over time, the --event times marked, to `FILE` (.png or .svg; repeatable)")
@@ -221,7 +222,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		return usageError("%v", err)
 	}
 	s := scenario.Parallel(pcs...)
-	s.Name, s.Seed = "sim", *seed
+	s.Name, s.Seed, s.Offload = "sim", *seed, *offload
 	s.SampleInterval = 10 * time.Millisecond
 	s.MPTCP.Checksum = *checksum
 	for _, e := range events {

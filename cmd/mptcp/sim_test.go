@@ -124,6 +124,11 @@ func TestSim(t *testing.T) {
 			t.Errorf("scheduler %s: %+v", name, r[0])
 		}
 	}
+	// With offload: exact too, both subflows used, a link down and up.
+	r = simJSON(t, "--path", "20M,10ms", "--path", "10M,20ms", "--bytes", "8000000", "--event", "1s p1 down", "--event", "3s p1 up", "--offload")
+	if !r[0].Exact || r[0].Subflows != 2 || r[0].SubflowBytes[0] == 0 || r[0].SubflowBytes[1] == 0 || r[0].Reinjected == 0 {
+		t.Errorf("with offload: %+v", r[0])
+	}
 	var out, errb bytes.Buffer
 	if err := runSim([]string{"--path", "5M,5ms", "--duration", "2s"}, &out, &errb); err != nil || !bytes.Contains(out.Bytes(), []byte("mptcp")) {
 		t.Errorf("text output: %v\n%s", err, out.String())

@@ -241,14 +241,14 @@ func TestRingsWrap(t *testing.T) {
 		if len(model) == 0 || r.IntN(5) < 3 {
 			n := r.IntN(4) + 1
 			for range n {
-				q.push(pkt(next, 4))
+				q.push(qpkt{pkt: pkt(next, 4), wire: 4, segs: 1})
 				f.push(flight{arrival: int64(next), pkt: pkt(next, 4)})
 				model = append(model, next)
 				next++
 			}
 			continue
 		}
-		if got := pktID(q.peek()); got != model[0] {
+		if got := pktID(q.peek().pkt); got != model[0] {
 			t.Fatalf("ring peek = %d, want %d", got, model[0])
 		}
 		if got := f.last().arrival; got != int64(model[len(model)-1]) {
@@ -260,7 +260,7 @@ func TestRingsWrap(t *testing.T) {
 			}
 			f.push(flight{arrival: int64(model[len(model)-1])})
 		}
-		if got := pktID(q.pop()); got != model[0] {
+		if got := pktID(q.pop().pkt); got != model[0] {
 			t.Fatalf("ring pop = %d, want %d", got, model[0])
 		}
 		if got := f.popFirst().arrival; got != int64(model[0]) {

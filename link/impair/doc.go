@@ -38,6 +38,12 @@
 //     an extra ReorderDelay and later packets may overtake it. A duplicate
 //     arrives right after its original.
 //
+// A super-packet (ProcessSuperAt: the segments of a TCP burst, as a NIC
+// with segmentation offload takes them) goes through the same stages as
+// its segments back to back, counted as them, but as one unit: on a link
+// with no random process, with room in the queue for all of them, it
+// arrives whole when its last segment would, through SuperEmitter.
+//
 // When the link goes down, packets queued or propagating are lost. Every
 // random decision draws from its own stream (loss, burst, jitter, reorder,
 // duplicate, corrupt), each a PCG generator seeded from Config.Seed, so a

@@ -33,7 +33,8 @@ type Impairer struct {
 	last int64 // latest time seen; time never goes back
 
 	queue      ring  // FIFO of packets waiting for and in transmission
-	queueBytes int   // sum of their lengths
+	queueBytes int   // sum of their lengths on the wire
+	queuePkts  int   // and of their segments (a super-packet counts each)
 	headEnd    int64 // when the head of queue finishes transmission
 
 	// Packets propagating: those in order, whose arrival times never
@@ -144,7 +145,7 @@ func (m *Impairer) Config() Config { return m.cfg.clone() }
 // Stats returns the counters.
 func (m *Impairer) Stats() Stats {
 	s := m.stats
-	s.QueuePackets, s.QueueBytes = m.queue.len(), m.queueBytes
+	s.QueuePackets, s.QueueBytes = m.queuePkts, m.queueBytes
 	return s
 }
 
@@ -219,23 +220,69 @@ func (m *Impairer) process(t int64, pkt []byte) {
 		m.stats.DroppedLoss++
 		return
 	}
-	if m.rate == 0 && m.queue.size == 0 {
-		m.transmitted(t, m.pool.copy(pkt))
-		return
-	}
-	// With no rate, packets only queue behind ones sent at an earlier rate.
-	if m.rate > 0 && (m.queuePackets > 0 && m.queue.size >= m.queuePackets ||
-		m.queueLimit > 0 && m.queueBytes+n > m.queueLimit) {
+	if !m.room(1, n) {
 		m.stats.DroppedQueue++
 		return
 	}
-	if m.queue.len() == 0 {
-		m.headEnd = t + m.serialization(n)
+	m.enqueue(t, qpkt{pkt: m.pool.copy(pkt), wire: n, segs: 1})
+}
+
+// room reports whether the queue takes segs more packets of wire bytes in
+// all. With no rate, packets only queue behind ones sent at an earlier
+// rate, without limit.
+func (m *Impairer) room(segs, wire int) bool {
+	return m.rate == 0 || (m.queuePackets == 0 || m.queuePkts+segs <= m.queuePackets) &&
+		(m.queueLimit == 0 || m.queueBytes+wire <= m.queueLimit)
+}
+
+// enqueue queues q, a copy the Impairer owns, or with no rate and nothing
+// queued sends it at once.
+func (m *Impairer) enqueue(t int64, q qpkt) {
+	if m.rate == 0 && m.queue.size == 0 {
+		m.transmitted(t, q)
+		return
 	}
-	m.queue.push(m.pool.copy(pkt))
-	m.queueBytes += n
-	m.stats.MaxQueuePackets = max(m.stats.MaxQueuePackets, m.queue.len())
+	if m.queue.len() == 0 {
+		m.headEnd = t + m.serialization(q.wire)
+	}
+	m.queue.push(q)
+	m.queueBytes += q.wire
+	m.queuePkts += q.segs
+	m.stats.MaxQueuePackets = max(m.stats.MaxQueuePackets, m.queuePkts)
 	m.stats.MaxQueueBytes = max(m.stats.MaxQueueBytes, m.queueBytes)
+}
+
+// SuperEmitter is a link.Emitter that also takes super-packets, which
+// ProcessSuperAt lets into an Impairer: Poll and PollAt give each to
+// EmitSuper with its segment size, or to Emit as one packet if their
+// Emitter is not a SuperEmitter. pkt is borrowed, as for Emit.
+type SuperEmitter interface {
+	link.Emitter
+	EmitSuper(pkt []byte, gso int)
+}
+
+// ProcessSuperAt offers pkt, a super-packet of segs TCP segments of gso
+// payload bytes each but the last (stack.SegmentOffloader), that take wire
+// bytes on the link in all, at the time t after the origin, to travel as
+// one: it is queued and counted as segs packets of wire bytes, transmitted
+// in the time its segments take back to back, and it arrives whole (as a
+// receiver's GRO would deliver them), through SuperEmitter.EmitSuper. It
+// reports false, having done nothing, when the link would treat its
+// segments differently: when a random process is configured (loss of
+// either kind, jitter, reordering, duplication, corruption), when the
+// link is down, or when the queue lacks room for all of them. The caller
+// then offers the segments one by one. Checking that each segment fits
+// the MTU is the caller's part.
+func (m *Impairer) ProcessSuperAt(t time.Duration, pkt []byte, gso, segs, wire int) bool {
+	now := m.clockAt(t)
+	m.advance(now, nil)
+	if !m.plain || m.bad || segs < 1 || gso < 1 || m.isDown(now) || !m.room(segs, wire) {
+		return false
+	}
+	m.stats.Packets += uint64(segs)
+	m.stats.Bytes += uint64(wire)
+	m.enqueue(now, qpkt{pkt: m.pool.copy(pkt), wire: wire, segs: segs, gso: gso})
+	return true
 }
 
 // Poll emits, in order of arrival, the packets that have arrived by now.
@@ -371,17 +418,22 @@ func (m *Impairer) advance(t int64, out link.Emitter) {
 		switch what {
 		case arrive:
 			f := m.popFlight()
-			m.stats.DeliveredPackets++
-			m.stats.DeliveredBytes += uint64(len(f.pkt))
-			out.Emit(f.pkt)
+			m.stats.DeliveredPackets += uint64(f.segs)
+			m.stats.DeliveredBytes += uint64(f.wire)
+			if se, ok := out.(SuperEmitter); ok && f.gso > 0 {
+				se.EmitSuper(f.pkt, f.gso)
+			} else {
+				out.Emit(f.pkt)
+			}
 			m.pool.put(f.pkt)
 		case txEnd:
-			pkt := m.queue.pop()
-			m.queueBytes -= len(pkt)
+			q := m.queue.pop()
+			m.queueBytes -= q.wire
+			m.queuePkts -= q.segs
 			if m.queue.size > 0 {
-				m.headEnd = at + m.serialization(len(m.queue.peek()))
+				m.headEnd = at + m.serialization(m.queue.peek().wire)
 			}
-			m.transmitted(at, pkt)
+			m.transmitted(at, q)
 		case outage:
 			m.nextOutage++
 			if !m.down {
@@ -394,14 +446,16 @@ func (m *Impairer) advance(t int64, out link.Emitter) {
 // dropAll loses the queue and the packets that would arrive after t.
 func (m *Impairer) dropAll(t int64) {
 	for m.queue.len() > 0 {
-		m.pool.put(m.queue.pop())
-		m.stats.DroppedDown++
+		q := m.queue.pop()
+		m.pool.put(q.pkt)
+		m.stats.DroppedDown += uint64(q.segs)
 	}
-	m.queueBytes = 0
+	m.queueBytes, m.queuePkts = 0, 0
 	// In-order packets arrive in order: drop from the tail.
 	for m.inOrder.len() > 0 && m.inOrder.last().arrival > t {
-		m.pool.put(m.inOrder.popLast().pkt)
-		m.stats.DroppedDown++
+		f := m.inOrder.popLast()
+		m.pool.put(f.pkt)
+		m.stats.DroppedDown += uint64(f.segs)
 	}
 	kept := m.late[:0]
 	for _, f := range m.late {
@@ -410,7 +464,7 @@ func (m *Impairer) dropAll(t int64) {
 			continue
 		}
 		m.pool.put(f.pkt)
-		m.stats.DroppedDown++
+		m.stats.DroppedDown += uint64(f.segs)
 	}
 	clear(m.late[len(kept):])
 	m.late = kept
@@ -461,14 +515,15 @@ func (m *Impairer) lost() bool {
 	return lost
 }
 
-// transmitted starts pkt, which finished transmission at t, propagating.
-func (m *Impairer) transmitted(t int64, pkt []byte) {
+// transmitted starts q, which finished transmission at t, propagating.
+func (m *Impairer) transmitted(t int64, q qpkt) {
 	if m.plain {
 		arrival := max(t+m.delay, m.lastArrival)
 		m.lastArrival = arrival
-		m.propagate(false, arrival, pkt)
+		m.propagate(false, arrival, q)
 		return
 	}
+	pkt := q.pkt
 	if p := m.cfg.Corrupt; p > 0 && len(pkt) > 0 && m.rCorrupt.Float64() < p {
 		bit := m.rCorrupt.IntN(len(pkt) * 8)
 		pkt[bit/8] ^= 1 << (bit % 8)
@@ -488,16 +543,17 @@ func (m *Impairer) transmitted(t int64, pkt []byte) {
 		arrival = max(arrival, m.lastArrival)
 		m.lastArrival = arrival
 	}
-	m.propagate(held, arrival, pkt)
+	m.propagate(held, arrival, q)
 	if p := m.cfg.Duplicate; p > 0 && m.rDup.Float64() < p {
-		m.propagate(held, arrival, m.pool.copy(pkt))
+		q.pkt = m.pool.copy(pkt)
+		m.propagate(held, arrival, q)
 		m.stats.Duplicated++
 	}
 }
 
-func (m *Impairer) propagate(held bool, arrival int64, pkt []byte) {
+func (m *Impairer) propagate(held bool, arrival int64, q qpkt) {
 	m.seq++
-	f := flight{arrival: arrival, seq: m.seq, pkt: pkt}
+	f := flight{arrival: arrival, seq: m.seq, pkt: q.pkt, wire: q.wire, segs: q.segs, gso: q.gso}
 	if held {
 		m.late.push(f)
 		m.updateNextArrival()

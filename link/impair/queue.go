@@ -2,17 +2,25 @@ package impair
 
 import "math/bits"
 
+// qpkt is a queued packet: pkt, or with gso > 0 a super-packet of segs
+// segments of gso payload bytes each but the last (ProcessSuperAt); wire is
+// the bytes it takes on the link.
+type qpkt struct {
+	pkt             []byte
+	wire, segs, gso int
+}
+
 // ring is a FIFO of packets. Its buffer's length is zero or a power of
 // two, so that positions wrap with a mask rather than a division.
 type ring struct {
-	buf        [][]byte
+	buf        []qpkt
 	head, size int
 }
 
 func (r *ring) len() int { return r.size }
 
 func (r *ring) grow() {
-	nb := make([][]byte, max(16, 2*len(r.buf)))
+	nb := make([]qpkt, max(16, 2*len(r.buf)))
 	mask := len(r.buf) - 1
 	for i := range r.size {
 		nb[i] = r.buf[(r.head+i)&mask]
@@ -20,7 +28,7 @@ func (r *ring) grow() {
 	r.buf, r.head = nb, 0
 }
 
-func (r *ring) push(p []byte) {
+func (r *ring) push(p qpkt) {
 	if r.size == len(r.buf) {
 		r.grow()
 	}
@@ -28,12 +36,12 @@ func (r *ring) push(p []byte) {
 	r.size++
 }
 
-func (r *ring) peek() []byte { return r.buf[r.head&(len(r.buf)-1)] }
+func (r *ring) peek() *qpkt { return &r.buf[r.head&(len(r.buf)-1)] }
 
-func (r *ring) pop() []byte {
+func (r *ring) pop() qpkt {
 	i := r.head & (len(r.buf) - 1)
 	p := r.buf[i]
-	r.buf[i] = nil
+	r.buf[i] = qpkt{}
 	r.head = (i + 1) & (len(r.buf) - 1)
 	r.size--
 	return p
@@ -87,11 +95,14 @@ func (r *flightRing) popLast() flight {
 	return f
 }
 
-// flight is a propagating packet.
+// flight is a propagating packet; segs and gso as in qpkt (segs is 1 and
+// gso 0 for an ordinary packet).
 type flight struct {
-	arrival int64
-	seq     uint64
-	pkt     []byte
+	arrival   int64
+	seq       uint64
+	pkt       []byte
+	wire      int
+	segs, gso int
 }
 
 // flightHeap is a min-heap of flights by (arrival, seq).

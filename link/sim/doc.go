@@ -28,6 +28,26 @@
 // simulator and nothing on it can change a byte (no middleware, no
 // corruption), and the receiving host does not verify them again.
 //
+// # Segmentation offload
+//
+// With Config.Offload, a host's interface whose link direction has no
+// middleware is a TCP segmentation offload NIC (stack.SegmentOffloader):
+// a Stack hands it the consecutive segments of a burst as one
+// super-packet. A link direction with no random process carries it whole,
+// as one event (impair.Impairer.ProcessSuperAt): queued and counted as its
+// segments, transmitted in the time they take back to back, and delivered
+// at once, as a receiver's GRO would coalesce them, to the next router,
+// which forwards it whole, or to the host, whose Node gets it whole if it
+// is a SuperReceiver (a Stack is) and as its segments otherwise. Wherever
+// it cannot go whole (a random process, a queue without room for all its
+// segments, a link that is down, middleware) the simulator cuts it into
+// its segments, each a packet with its own headers and checksums, which go
+// on one by one exactly as if the Stack had sent them so. A burst of
+// segments then costs a few events instead of a few per segment; what
+// changes is that its segments never interleave with other packets in a
+// queue, and that the receiver acknowledges the burst once (Linux's GRO
+// does the same), so that a sender that does not pace sends longer bursts.
+//
 // A Router forwards by longest prefix match over static routes; connected
 // prefixes of its interfaces are routed automatically. It drops IPv4
 // packets whose header checksum does not verify, and it decrements the

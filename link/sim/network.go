@@ -14,6 +14,21 @@ type Config struct {
 	// Start is the virtual time at which the simulation starts; the zero
 	// value means clock.Epoch.
 	Start time.Time
+	// Offload models TCP segmentation offload and its receive-side
+	// counterpart, as Linux hosts use them on real NICs (TSO/GSO and GRO):
+	// a host's interface whose link direction has no middleware takes a
+	// Node's super-packets (it is a stack.SegmentOffloader), and a link
+	// direction with no random process (loss, jitter, reordering,
+	// duplication, corruption) carries each whole, as one event: queued
+	// and counted as its segments, transmitted in the time they take back
+	// to back, delivered at once to the next router or to the host, whose
+	// Node gets it whole if it is a SuperReceiver. Where that cannot be,
+	// the super-packet is cut into its segments, which go on one by one.
+	// It trades the interleaving of segments within a burst (the
+	// segments of a super-packet never mix with other packets in a
+	// queue, and arrive together) for far fewer events. Off, every
+	// segment is a packet of its own from end to end.
+	Offload bool
 }
 
 // Network is a simulated network and its event loop.
@@ -34,6 +49,9 @@ type Network struct {
 	hosts   []*Host
 	routers []*Router
 	links   []*Link
+
+	offload bool   // Config.Offload
+	segBuf  []byte // segment's, while no segment runs
 }
 
 // New returns an empty Network.
@@ -42,7 +60,7 @@ func New(cfg Config) *Network {
 	if start.IsZero() {
 		start = clock.Epoch
 	}
-	return &Network{seed: cfg.Seed, start: start, startSec: start.Unix(), startNsec: start.Nanosecond()}
+	return &Network{seed: cfg.Seed, start: start, startSec: start.Unix(), startNsec: start.Nanosecond(), offload: cfg.Offload}
 }
 
 var _ clock.Clock = (*Network)(nil)

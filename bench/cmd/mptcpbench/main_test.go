@@ -82,7 +82,7 @@ func TestRunSim(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, stdout.String())
 	}
-	if len(out.Samples) != 2 || len(out.Tables) != 1 || out.Tables[0].Title != "sim" {
+	if len(out.Samples) != 4 || len(out.Tables) != 1 || out.Tables[0].Title != "sim" {
 		t.Fatalf("output %+v", out)
 	}
 	for _, s := range out.Samples {

@@ -399,3 +399,53 @@ func TestHyStartPP(t *testing.T) {
 		t.Fatalf("after spurious CSS: cwnd %v ssthresh %d", cw, ss)
 	}
 }
+
+// TestHyStartACKTrain checks the ACK-train detection: in a round whose ACKs
+// arrive back to back (1 ms apart) for longer than (MinRTT + 1 ms)/2, slow
+// start ends with ssthresh = cwnd, but not below 16 segments, not when a
+// gap of more than 2 ms broke the train, and not without a minimum RTT.
+func TestHyStartACKTrain(t *testing.T) {
+	// run feeds rounds of n ACKs of one segment each, 1 ms apart, a gap
+	// of gap after the first ACK of each round, and reports the round and
+	// ACK at which slow start ended (-1, -1 if it did not).
+	run := func(iw, n int, gap, minRTT time.Duration) (round, ack int, ssthresh int) {
+		c := NewCubic(Config{MSS: mss, InitialWindow: iw})
+		now := t0
+		for r := range 6 {
+			for k := range n {
+				now = now.Add(time.Millisecond)
+				if k == 1 {
+					now = now.Add(gap)
+				}
+				c.OnAck(Ack{Now: now, BytesAcked: mss, RTT: minRTT, SRTT: minRTT, MinRTT: minRTT, CwndLimited: true, Round: uint64(r)})
+				if c.Ssthresh() != math.MaxInt32 {
+					return r, k, c.Ssthresh()
+				}
+			}
+		}
+		return -1, -1, 0
+	}
+	// MinRTT 20 ms: the train must last more than 10.5 ms, so the 12th
+	// ACK of a round (11 ms after its first) ends slow start; cwnd is
+	// then 20 + 11 segments in the first round.
+	if r, k, ss := run(20, 30, 0, 20*time.Millisecond); r != 0 || k != 11 || ss != 31*mss {
+		t.Errorf("train: ended in round %d at ACK %d with ssthresh %d; want round 0, ACK 11, %d", r, k, ss, 31*mss)
+	}
+	// MinRTT 4 ms: a train of 2.5 ms is enough, but below 16 segments
+	// nothing ends slow start: the 7th ACK (10 + 6 segments) does.
+	if r, k, ss := run(10, 30, 0, 4*time.Millisecond); r != 0 || k != 6 || ss != 16*mss {
+		t.Errorf("small window: ended in round %d at ACK %d with ssthresh %d; want round 0, ACK 6, %d", r, k, ss, 16*mss)
+	}
+	// Trains of 8 ACKs (7 ms) are too short for MinRTT 20 ms.
+	if r, k, _ := run(20, 8, 0, 20*time.Millisecond); r != -1 {
+		t.Errorf("short trains: ended in round %d at ACK %d", r, k)
+	}
+	// A 3 ms gap after each round's first ACK breaks its train.
+	if r, k, _ := run(20, 30, 3*time.Millisecond, 20*time.Millisecond); r != -1 {
+		t.Errorf("broken trains: ended in round %d at ACK %d", r, k)
+	}
+	// Without a minimum RTT there is no threshold.
+	if r, k, _ := run(20, 30, 0, 0); r != -1 {
+		t.Errorf("no minimum RTT: ended in round %d at ACK %d", r, k)
+	}
+}

@@ -45,11 +45,40 @@ const (
 	hsCSSRounds     = 5
 )
 
+// ACK-train detection, as Linux's CUBIC has it beside the delay
+// detection (tcp_cubic.c, HYSTART_ACK_TRAIN).
+const (
+	// hsACKDelta is the largest gap between two ACKs of one train
+	// (hystart_ack_delta_us).
+	hsACKDelta = 2 * time.Millisecond
+	// hsACKDelay is added to the minimum RTT before halving it into the
+	// train length that ends slow start: Linux's hystart_ack_delay, 1 ms
+	// once four 64 KiB GSO packets take longer than that at the pacing
+	// rate (so above 2 Gbit/s only is it less).
+	hsACKDelay = time.Millisecond
+	// hsLowWindow is the smallest window, in segments, at which the
+	// ACK-train detection runs (hystart_low_window).
+	hsLowWindow = 16
+)
+
 // hystart is the state of HyStart++ (RFC 9406), which leaves slow start
-// when the RTT starts to grow instead of waiting for a loss.
+// when the RTT starts to grow instead of waiting for a loss, and of the
+// ACK-train detection, which leaves it when the ACKs of one round arrive
+// back to back for longer than half the minimum RTT: the window then
+// fills about half the path's bandwidth-delay product, the next round
+// fills it, and the round after that would overflow the bottleneck's
+// queue. The delay detection alone misses that when the sender does not
+// pace: the first ACKs of each round, which give the round's minimum RTT,
+// come back from an empty queue, so the rounds' minimum RTTs never grow,
+// and a window restarting from its initial size on a path with a queue of
+// one BDP overshoots it by about half, losing segments through a long
+// recovery.
 type hystart struct {
 	started         bool
 	round           uint64
+	roundStart      time.Time     // the first ACK of the round
+	lastACK         time.Time     // the last ACK of the train begun at roundStart
+	trainDone       bool          // a gap broke the train of this round
 	lastRoundMinRTT time.Duration // 0 means infinity
 	curRoundMinRTT  time.Duration
 	samples         int
@@ -58,9 +87,22 @@ type hystart struct {
 	cssRounds       int
 }
 
-// slowStart grows the window for an ACK in slow start under HyStart++
-// (RFC 9406 §4.2) and returns the increase in bytes.
-func (h *hystart) slowStart(a Ack, mss int) (inc int, exit bool) {
+// slowStart grows the window, cwnd segments, for an ACK in slow start
+// under HyStart++ (RFC 9406 §4.2) and the ACK-train detection, and returns
+// the increase in bytes.
+func (h *hystart) slowStart(a Ack, mss int, cwnd float64) (inc int, exit bool) {
+	if !h.started || a.Round != h.round {
+		h.roundStart, h.lastACK, h.trainDone = a.Now, a.Now, false
+	} else if !h.trainDone {
+		if a.Now.Sub(h.lastACK) > hsACKDelta {
+			h.trainDone = true
+		} else {
+			h.lastACK = a.Now
+			if cwnd >= hsLowWindow && a.MinRTT > 0 && a.Now.Sub(h.roundStart) > (a.MinRTT+hsACKDelay)/2 {
+				return 0, true // enter congestion avoidance with ssthresh = cwnd
+			}
+		}
+	}
 	if !h.started || a.Round != h.round {
 		h.started, h.round = true, a.Round
 		h.lastRoundMinRTT, h.curRoundMinRTT, h.samples = h.curRoundMinRTT, 0, 0
@@ -153,7 +195,7 @@ func (c *cubic) OnAck(a Ack) {
 	if c.cwnd < c.ssthresh {
 		// Slow start as in RFC 5681 (RFC 9438 §4.10), with HyStart++
 		// (RFC 9406).
-		inc, exit := c.hs.slowStart(a, c.mss)
+		inc, exit := c.hs.slowStart(a, c.mss, c.cwnd)
 		if exit {
 			c.ssthresh = c.cwnd
 			return

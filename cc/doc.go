@@ -3,7 +3,8 @@
 //
 // Controllers are registered by name and created with New. Uncoupled:
 // "reno" (RFC 5681 with appropriate byte counting) and "cubic" (RFC 9438
-// with HyStart++, RFC 9406). Coupled, for the subflows of one MPTCP
+// with HyStart++, RFC 9406, and the ACK-train detection of Linux's
+// HyStart). Coupled, for the subflows of one MPTCP
 // connection: "lia" (RFC 6356), "olia" (Khalili et al., IEEE/ACM ToN 2013),
 // "balia" (Peng et al., IEEE/ACM ToN 2016) and "wvegas" (Cao et al.,
 // ICNP 2012).

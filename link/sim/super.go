@@ -117,7 +117,7 @@ func parseSuper(pkt []byte, gso int) (super, bool) {
 	}
 	sp.hl = sp.iphl + t.HeaderLen()
 	sp.payload, sp.gso = len(t.Payload()), min(gso, len(t.Payload()))
-	sp.segs = (sp.payload + gso - 1) / gso
+	sp.segs = (sp.payload + sp.gso - 1) / sp.gso
 	sp.wire = sp.segs*sp.hl + sp.payload
 	return sp, true
 }
@@ -180,9 +180,9 @@ func (n *Network) segment(pkt []byte, sp super, f func(seg []byte)) {
 	}
 }
 
-// inputSuper feeds a super-packet, checksums computed, into the direction:
-// whole if its impairer takes it so (impair.Impairer.ProcessSuperAt), in
-// segments otherwise.
+// inputSuper feeds a super-packet into the direction: whole if its
+// impairer takes it so (impair.Impairer.ProcessSuperAt), otherwise as its
+// segments, each with its checksums computed.
 func (d *Dir) inputSuper(pkt []byte, sp super) {
 	if d.plain && !d.busy && (d.mtu == 0 || sp.hl+sp.gso <= d.mtu) &&
 		d.imp.ProcessSuperAt(time.Duration(d.net.now-d.origin), pkt, sp.gso, sp.segs, sp.wire) {

@@ -21,6 +21,7 @@ func FuzzSegment(f *testing.F) {
 		f.Add(pkttest.TCP(pkttest.TCPSpec{Src: src, Dst: dst, Seq: 1, ACK: true, FIN: true, Payload: []byte("x")}), 1)
 	}
 	f.Add([]byte{0x45, 0, 0, 20}, 5)
+	f.Add(pkttest.TCP(pkttest.TCPSpec{Src: netip.MustParseAddrPort("10.0.0.1:1"), Dst: netip.MustParseAddrPort("10.0.0.2:2"), ACK: true, Payload: []byte("xyz")}), int(^uint(0)>>1))
 	f.Fuzz(func(t *testing.T, pkt []byte, gso int) {
 		sp, ok := parseSuper(pkt, gso)
 		if !ok {

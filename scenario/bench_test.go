@@ -30,25 +30,23 @@ func BenchmarkBulk100M20ms(b *testing.B) {
 // connection over two disjoint 100 Mbit/s paths with a 20 ms RTT and
 // queues of one BDP (the bench harness's simulator-speed case), after 2 s
 // of warm-up.
-func BenchmarkMPTCP2x100M20ms(b *testing.B) {
-	const rate = 100_000_000
-	rtt := 20 * time.Millisecond
-	c := impair.Config{Rate: rate, Delay: rtt / 2, QueuePackets: int(rate / 8 * rtt.Seconds() / 1500)}
-	s := scenario.Parallel([2]impair.Config{c, c}, [2]impair.Config{c, c})
-	s.Flows = []scenario.Flow{scenario.MPTCPFlow("bulk", 2, 0)}
-	benchFlow(b, s, 2*time.Second)
-}
+func BenchmarkMPTCP2x100M20ms(b *testing.B) { benchFlow(b, mptcp2x100M(false), 2*time.Second) }
 
 // BenchmarkMPTCP2x100M20msOffload is BenchmarkMPTCP2x100M20ms with
 // segmentation offload modelled (Scenario.Offload).
 func BenchmarkMPTCP2x100M20msOffload(b *testing.B) {
+	benchFlow(b, mptcp2x100M(true), 2*time.Second)
+}
+
+// mptcp2x100M is the scenario of BenchmarkMPTCP2x100M20ms.
+func mptcp2x100M(offload bool) scenario.Scenario {
 	const rate = 100_000_000
 	rtt := 20 * time.Millisecond
 	c := impair.Config{Rate: rate, Delay: rtt / 2, QueuePackets: int(rate / 8 * rtt.Seconds() / 1500)}
 	s := scenario.Parallel([2]impair.Config{c, c}, [2]impair.Config{c, c})
 	s.Flows = []scenario.Flow{scenario.MPTCPFlow("bulk", 2, 0)}
-	s.Offload = true
-	benchFlow(b, s, 2*time.Second)
+	s.Offload = offload
+	return s
 }
 
 // benchFlow runs s, whose one flow goes between hosts "client" and

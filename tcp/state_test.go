@@ -497,13 +497,7 @@ func TestDelayedAck(t *testing.T) {
 	expect(t, &a, ackIs(p.nxt))
 	// Every second full-sized segment is ACKed at once.
 	now = now.Add(100 * time.Millisecond)
-	c.Input(now, p.seg(FlagACK, nxt, 1000, pattern(1000)))
-	p.nxt += 1000
-	none(t, c, now)
-	c.Input(now, p.seg(FlagACK, nxt, 1000, pattern(1000)))
-	p.nxt += 1000
-	a = one(t, c, now)
-	expect(t, &a, ackIs(p.nxt))
+	ackedOnSecond(t, c, p, now, nxt)
 	// Out-of-order data is ACKed at once, with a SACK block.
 	c.Input(now, &Segment{Flags: FlagACK, Seq: p.nxt + 1000, Ack: nxt, Window: 1000, Payload: pattern(500)})
 	a = one(t, c, now)
@@ -733,11 +727,18 @@ func TestCoalescedSegment(t *testing.T) {
 	if got := c.Info().RecvMSS; got != 1000 {
 		t.Fatalf("RecvMSS = %d after a coalesced segment of 3 × 1000 bytes, want 1000", got)
 	}
-	c.Input(now, p.seg(FlagACK, nxt, 1000, pattern(1000)))
+	ackedOnSecond(t, c, p, now, nxt)
+}
+
+// ackedOnSecond feeds c two in-order 1000-byte segments from p at now and
+// checks that the first is not acknowledged at once and the second is.
+func ackedOnSecond(t *testing.T, c *Conn, p *peer, now time.Time, ack uint32) {
+	t.Helper()
+	c.Input(now, p.seg(FlagACK, ack, 1000, pattern(1000)))
 	p.nxt += 1000
 	none(t, c, now)
-	c.Input(now, p.seg(FlagACK, nxt, 1000, pattern(1000)))
+	c.Input(now, p.seg(FlagACK, ack, 1000, pattern(1000)))
 	p.nxt += 1000
-	a = one(t, c, now)
+	a := one(t, c, now)
 	expect(t, &a, ackIs(p.nxt))
 }

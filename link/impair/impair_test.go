@@ -49,14 +49,17 @@ func (r *recorder) Emit(p []byte) {
 }
 
 // drain polls m at each of its deadlines up to until.
-func (r *recorder) drain(m link.Middleware, until time.Time) {
+func (r *recorder) drain(m link.Middleware, until time.Time) { r.drainTo(m, until, r) }
+
+// drainTo is drain with out as the Emitter, r keeping the time.
+func (r *recorder) drainTo(m link.Middleware, until time.Time, out link.Emitter) {
 	for {
 		d := m.Deadline()
 		if d.IsZero() || d.After(until) {
 			return
 		}
 		r.now = d
-		m.Poll(d, r)
+		m.Poll(d, out)
 	}
 }
 

@@ -34,16 +34,7 @@ func (r *superRecorder) Emit(p []byte) {
 }
 
 // drain is recorder.drain with r as the Emitter.
-func (r *superRecorder) drain(m *Impairer, until time.Time) {
-	for {
-		d := m.Deadline()
-		if d.IsZero() || d.After(until) {
-			return
-		}
-		r.now = d
-		m.Poll(d, r)
-	}
-}
+func (r *superRecorder) drain(m *Impairer, until time.Time) { r.recorder.drainTo(m, until, r) }
 
 // TestProcessSuper checks that a super-packet of three segments is queued,
 // counted, transmitted and delivered as the three would be back to back,

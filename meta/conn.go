@@ -271,6 +271,15 @@ func (c *Conn) Subflow(id tcp.ConnID) (*tcp.Conn, bool) {
 	return nil, false
 }
 
+// TSOSegs is the subflow of id's tcp.Conn.TSOSegs, or 0 if there is no
+// such subflow (stack.TSOSizer).
+func (c *Conn) TSOSegs(id tcp.ConnID) int {
+	if sf := c.lookup(id); sf != nil {
+		return sf.tc.TSOSegs()
+	}
+	return 0
+}
+
 func (c *Conn) lookup(id tcp.ConnID) *subflow {
 	for _, sf := range c.subflows {
 		if sf.id == id && !sf.dead {

@@ -17,13 +17,13 @@ import (
 // super-packets, the simulator runs far fewer events; on lossy paths,
 // where they go as segments, the transfers are still exact, and with every
 // super-packet cut (TCP over a lossy path) the run is the one without
-// offload, event for event. Goodput is
-// lower with offload on these shallow queues (one BDP): the receiver
-// acknowledges each super-packet once, as GRO makes Linux do, so the
-// sender, which does not pace, sends bursts as long as a super-packet and
-// the drop-tail queue overflows more often (TCP: 55 segments lost in 4
-// recoveries against 1, 37 Mbit/s against 44 at seed 7). The test bounds
-// the difference.
+// offload, event for event. Goodput stays close: the receiver acknowledges
+// each super-packet once, as GRO makes Linux do, and the sender, which
+// does not pace, then sends bursts as long as a super-packet, which
+// tcp.Conn.TSOSegs keeps to about 1 ms of data at the pacing rate, as
+// Linux does. Without that limit, bursts of up to 64 KiB overflowed these
+// one-BDP queues (TCP at seed 7: 55 segments lost in 4 recoveries, 37
+// Mbit/s against 44).
 func TestOffload(t *testing.T) {
 	skipUnderRace(t)
 	t.Parallel()
@@ -46,13 +46,13 @@ func TestOffload(t *testing.T) {
 			s := scenario.Direct(clean(50_000_000), clean(50_000_000))
 			s.Flows = []scenario.Flow{{Name: "f", From: "client", To: "server", Bytes: 20 << 20}}
 			return s
-		}, true, 4, 0.75},
+		}, true, 1.5, 0.9},
 		{"mptcp", func() scenario.Scenario {
 			s := scenario.Parallel([2]impair.Config{clean(50_000_000), clean(50_000_000)},
 				[2]impair.Config{clean(30_000_000), clean(30_000_000)})
 			s.Flows = []scenario.Flow{scenario.MPTCPFlow("f", 2, 20<<20)}
 			return s
-		}, true, 1.5, 0.85},
+		}, true, 1.5, 0.9},
 		{"mptcp-lossy", func() scenario.Scenario {
 			s := scenario.Parallel([2]impair.Config{lossy(20_000_000), clean(20_000_000)},
 				[2]impair.Config{clean(10_000_000), lossy(10_000_000)})
@@ -98,8 +98,8 @@ func TestOffload(t *testing.T) {
 			if gain := float64(events[0]) / float64(events[1]); gain < tc.minGain {
 				t.Errorf("offload ran %d events against %d: %.1f× fewer, want at least %.0f×", events[1], events[0], gain, tc.minGain)
 			}
-			if ratio := goodput[1] / goodput[0]; ratio < tc.minRate || ratio > 1.05 {
-				t.Errorf("goodput with offload %.2f Mbit/s against %.2f without: ratio %.3f, want %.2f to 1.05", goodput[1]/1e6, goodput[0]/1e6, ratio, tc.minRate)
+			if ratio := goodput[1] / goodput[0]; ratio < tc.minRate || ratio > 1.1 {
+				t.Errorf("goodput with offload %.2f Mbit/s against %.2f without: ratio %.3f, want %.2f to 1.1", goodput[1]/1e6, goodput[0]/1e6, ratio, tc.minRate)
 			}
 		})
 	}

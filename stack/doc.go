@@ -49,7 +49,8 @@
 //     link/sim's with sim.Config.Offload) the consecutive segments of a
 //     connection's burst, headers and options equal, go out as one
 //     super-packet that the NIC cuts, once a segment of that size has gone
-//     alone (Linux 6.18's MPTCP can deadlock otherwise, see gso.go); a
+//     alone (Linux 6.18's MPTCP can deadlock otherwise, see gso.go) and
+//     with at most tcp.Conn.TSOSegs segments (Linux's TSO autosizing); a
 //     Batcher's driver hands over the packets of one read together, and
 //     the Stack sends what they called for once they are all in.
 //     ReceiveSuper takes a super-packet the NIC coalesced (GRO) as one

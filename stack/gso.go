@@ -56,6 +56,7 @@ type gsoPacket struct {
 	tos      uint8
 	ipID     uint16 // IPv4 Identification of the first segment
 	full     bool   // the last segment was short: nothing more
+	limit    int    // segments at most (tcp.Conn.TSOSegs), 0 for no limit
 }
 
 // A connection's segments of a given payload size go out in a super-packet
@@ -114,6 +115,14 @@ func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, to
 	g.nic, g.off, g.max = nic, off, max
 	g.src, g.dst, g.tos = src, dst, tos
 	g.full = false
+	switch {
+	case s.tsoConn != nil:
+		g.limit = s.tsoConn.TSOSegs()
+	case s.tsoMux != nil:
+		g.limit = s.tsoMux.TSOSegs(s.tsoID)
+	default:
+		g.limit = 0
+	}
 	if !dst.Is6() {
 		g.ipID = wire.IPv4(pkt).ID()
 	}
@@ -124,7 +133,7 @@ func (s *Stack) gsoStart(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, to
 func (s *Stack) gsoTake(nic link.NIC, src, dst netip.Addr, seg *tcp.Segment, tos uint8) bool {
 	g := &s.gso
 	n := len(seg.Payload)
-	if g.full || nic != g.nic || src != g.src || dst != g.dst || tos != g.tos || n == 0 || n > g.mss ||
+	if g.full || g.limit > 0 && g.segs >= g.limit || nic != g.nic || src != g.src || dst != g.dst || tos != g.tos || n == 0 || n > g.mss ||
 		seg.Flags&^tcp.FlagPSH != tcp.FlagACK || headroom+g.n+n-g.start > g.max {
 		return false
 	}

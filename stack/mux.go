@@ -35,6 +35,13 @@ type MuxPollInto interface {
 	PollInto(now time.Time, buf []byte, seg *tcp.Segment) (tcp.ConnID, bool)
 }
 
+// TSOSizer is implemented by Mux engines that size the super-packets of
+// their 4-tuples' bursts (tcp.Conn.TSOSegs): the Stack puts at most
+// TSOSegs(id) segments of id in one (0: no limit). meta.Conn is one.
+type TSOSizer interface {
+	TSOSegs(id tcp.ConnID) int
+}
+
 // MuxConn is a Mux's place in a Stack: the 4-tuples bound to it, its NICs,
 // its timer. Its methods, like the Stack's, must be called from the
 // goroutine that drives the Stack.
@@ -42,6 +49,7 @@ type MuxConn struct {
 	s      *Stack
 	m      Mux
 	pi     MuxPollInto // m as one, or nil
+	tso    TSOSizer    // m as one, or nil
 	onPoll func(now time.Time, mc *MuxConn)
 	tuples []*muxTuple
 	tos    uint8 // of new 4-tuples
@@ -78,6 +86,7 @@ func (s *Stack) NewMux(m Mux, onPoll func(now time.Time, mc *MuxConn)) *MuxConn 
 func (mc *MuxConn) SetMux(m Mux) {
 	mc.m = m
 	mc.pi, _ = m.(MuxPollInto)
+	mc.tso, _ = m.(TSOSizer)
 }
 
 // Mux returns the engine.
@@ -275,9 +284,9 @@ func (s *Stack) serviceMux(now time.Time, mc *MuxConn) {
 			break
 		}
 		if t := mc.tuple(id); t != nil {
-			s.solo = &t.solo
+			s.solo, s.tsoMux, s.tsoID = &t.solo, mc.tso, id
 			s.emit(t.nic, id.Local.Addr(), id.Remote.Addr(), &s.tx, t.mss, t.tos)
-			s.solo = nil
+			s.solo, s.tsoMux = nil, nil
 		} else {
 			// A last segment (a RST) of a 4-tuple already unbound.
 			s.reply(id, &s.tx)

@@ -64,9 +64,9 @@ func (s *Stack) ipv4HeaderID(pkt []byte, src, dst netip.Addr, total uint16, tos 
 
 // send transmits a segment of c.
 func (s *Stack) send(c *Conn, seg *tcp.Segment) {
-	s.solo = &c.solo
+	s.solo, s.tsoConn = &c.solo, c.tcp
 	s.emit(c.nic, c.tcp.ID().Local.Addr(), c.tcp.ID().Remote.Addr(), seg, c.mss, c.tos)
-	s.solo = nil
+	s.solo, s.tsoConn = nil, nil
 }
 
 // emit builds the IP packet of seg from src to dst in s.out and sends it

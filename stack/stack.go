@@ -127,6 +127,9 @@ type Stack struct {
 	gso      gsoPacket                   // segments gathered for a SegmentOffloader
 	flushing bool                        // flush is polling the connections
 	solo     *int                        // the solo field of the connection or 4-tuple being emitted (gso.go)
+	tsoConn  *tcp.Conn                   // the connection being emitted, which sizes its super-packets (gso.go)
+	tsoMux   TSOSizer                    // or the engine of the 4-tuple tsoID being emitted
+	tsoID    tcp.ConnID
 }
 
 // headroom is room for the largest IP header the Stack writes (40 bytes of

@@ -3,9 +3,11 @@ package tcp
 import (
 	"errors"
 	"io"
+	"math"
 	"testing"
 	"time"
 
+	"github.com/gomptcp/mptcp/cc"
 	"github.com/gomptcp/mptcp/wire"
 )
 
@@ -741,4 +743,45 @@ func ackedOnSecond(t *testing.T, c *Conn, p *peer, now time.Time, ack uint32) {
 	p.nxt += 1000
 	a := one(t, c, now)
 	expect(t, &a, ackIs(p.nxt))
+}
+
+// fixedCC is a controller whose window and threshold the test sets.
+type fixedCC struct {
+	cc.Controller
+	cwnd, ssthresh int
+}
+
+func (f *fixedCC) Cwnd() int     { return f.cwnd }
+func (f *fixedCC) Ssthresh() int { return f.ssthresh }
+
+// TestTSOSegs checks the super-packet sizes of tcp_tso_autosize: 1 ms at
+// the pacing rate (2× cwnd/SRTT in slow start, 1.2× after), plus 64 KiB
+// halved per 512 µs of minimum RTT, within [2, 64 KiB / MSS].
+func TestTSOSegs(t *testing.T) {
+	c, _ := dialed(t, testConfig(), sackOpts(), 1000) // MSS 1000
+	f := &fixedCC{Controller: c.cc}
+	c.cc = f
+	for _, tc := range []struct {
+		name           string
+		cwnd, ssthresh int
+		srtt, minRTT   time.Duration
+		want           int
+	}{
+		{"no RTT yet", 10000, math.MaxInt32, 0, 0, 2},
+		// 1.2 × 250,000 B / 40 ms = 7.5 MB/s: 7,324 bytes in 1/1024 s.
+		{"congestion avoidance, 20 ms path", 250000, 200000, 40 * time.Millisecond, 20 * time.Millisecond, 7},
+		// 2 × 100,000 B / 10 ms = 20 MB/s: 19,531 bytes.
+		{"slow start, 10 ms path", 100000, math.MaxInt32, 10 * time.Millisecond, 10 * time.Millisecond, 19},
+		// Under 512 µs of minimum RTT the whole 64 KiB is added.
+		{"short path", 20000, 10000, 300 * time.Microsecond, 300 * time.Microsecond, 65},
+		// 1 ms: half of it, 32,768, beside 2,343 from the rate.
+		{"1 ms path", 2000, 1000, time.Millisecond, time.Millisecond, 35},
+		{"slow path", 2000, 1000, 100 * time.Millisecond, 100 * time.Millisecond, 2},
+	} {
+		f.cwnd, f.ssthresh = tc.cwnd, tc.ssthresh
+		c.srtt, c.minRTT = tc.srtt, tc.minRTT
+		if got := c.TSOSegs(); got != tc.want {
+			t.Errorf("%s: TSOSegs = %d, want %d", tc.name, got, tc.want)
+		}
+	}
 }

@@ -46,7 +46,9 @@
 // segments then costs a few events instead of a few per segment; what
 // changes is that its segments never interleave with other packets in a
 // queue, and that the receiver acknowledges the burst once (Linux's GRO
-// does the same), so that a sender that does not pace sends longer bursts.
+// does the same), so that a sender that does not pace sends bursts as long
+// as its super-packets (a Stack keeps those to about 1 ms of data,
+// tcp.Conn.TSOSegs).
 //
 // A Router forwards by longest prefix match over static routes; connected
 // prefixes of its interfaces are routed automatically. It drops IPv4

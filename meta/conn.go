@@ -61,11 +61,15 @@ type Conn struct {
 	finDSN         uint64
 	finSub         *subflow   // the subflow our DATA_FIN went out on first
 	reinj          []dsnRange // ranges to send again, sorted and disjoint
-	nextChunkID    uint64
-	rtoAt          time.Time // data-level retransmission timer
-	rtoBackoff     int
-	schedSt        []SubflowStatus // scratch of schedule
-	schedSf        []*subflow
+	// reinjHint, when reinjHinted, is where the next reinjected chunk
+	// starts, out of order: the peer's likely hole (checkSilence).
+	reinjHint   uint64
+	reinjHinted bool
+	nextChunkID uint64
+	rtoAt       time.Time // data-level retransmission timer
+	rtoBackoff  int
+	schedSt     []SubflowStatus // scratch of schedule
+	schedSf     []*subflow
 
 	// Data-level receive state. rbuf[rOff:] holds the bytes in order and
 	// not yet read, which end at rcvNxt.

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gomptcp/mptcp/tcp"
 	"github.com/gomptcp/mptcp/wire"
 )
@@ -246,5 +248,45 @@ func TestBackupSubflow(t *testing.T) {
 	}
 	if h.srv.lst.MIB().Get(MPJoinSynBackupRx) != 1 {
 		t.Errorf("MPJoinSynBackupRx = %d", h.srv.lst.MIB().Get(MPJoinSynBackupRx))
+	}
+}
+
+// TestConsumeReinject checks the removal of a sent chunk from a
+// reinjection range, at its start, at its end and inside it (the hinted
+// chunk of checkSilence), which keeps the ranges sorted and disjoint, and
+// the hint's lookup: only a hint strictly inside a range is taken, once.
+func TestConsumeReinject(t *testing.T) {
+	r := func(a, b uint64) dsnRange { return dsnRange{a, b} }
+	for _, tc := range []struct {
+		name  string
+		j     int
+		start uint64
+		n     int
+		want  []dsnRange
+	}{
+		{"start", 0, 100, 50, []dsnRange{r(150, 200), r(300, 400)}},
+		{"whole", 0, 100, 100, []dsnRange{r(300, 400)}},
+		{"end", 1, 350, 50, []dsnRange{r(100, 200), r(300, 350)}},
+		{"inside", 1, 320, 30, []dsnRange{r(100, 200), r(300, 320), r(350, 400)}},
+		{"inside first", 0, 120, 30, []dsnRange{r(100, 120), r(150, 200), r(300, 400)}},
+	} {
+		c := &Conn{reinj: []dsnRange{r(100, 200), r(300, 400)}}
+		c.consumeReinject(tc.j, tc.start, tc.n)
+		if diff := cmp.Diff(tc.want, c.reinj, cmp.AllowUnexported(dsnRange{})); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	c := &Conn{reinj: []dsnRange{r(100, 200), r(300, 400)}}
+	for _, h := range []struct {
+		hint uint64
+		want int
+	}{{150, 0}, {350, 1}, {100, -1}, {300, -1}, {250, -1}, {400, -1}} {
+		c.reinjHint, c.reinjHinted = h.hint, true
+		if got := c.hintedReinject(); got != h.want || c.reinjHinted {
+			t.Errorf("hint %d: range %d (hint kept %v), want %d", h.hint, got, c.reinjHinted, h.want)
+		}
+	}
+	if got := c.hintedReinject(); got != -1 {
+		t.Errorf("no hint: range %d, want -1", got)
 	}
 }

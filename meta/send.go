@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gomptcp/mptcp/tcp"
@@ -191,6 +192,65 @@ func (c *Conn) checkSilence(now time.Time) {
 		sf.silent = true
 		c.mib.inc(SubflowSilent)
 		c.reinjectFrom(sf, false)
+		// The peer likely holds more of sf's data than it acknowledged:
+		// the first reinjected chunk starts where it likely lacks data,
+		// so that a subflow with a small window (a backup one, starting
+		// from its initial window) fills the hole in its first flight
+		// rather than carrying bytes the peer has. The rest follows in
+		// order; if the guess is early, that chunk is partly duplicate,
+		// if late, the hole is filled by the chunks that follow, as
+		// without a guess.
+		if seq, ok := sf.tc.LikelyHole(); ok {
+			if dsn, ok := sf.dsnAt(seq - sf.iss); ok {
+				c.reinjHint, c.reinjHinted = dsn, true
+			}
+		}
+	}
+}
+
+// dsnAt maps the relative subflow sequence number ssn of a chunk sf has
+// not forgotten to its data sequence number.
+func (sf *subflow) dsnAt(ssn uint32) (uint64, bool) {
+	for i := sf.txHead; i < len(sf.tx); i++ {
+		ch := &sf.tx[i]
+		if d := ssn - ch.ssn; d < uint32(ch.n) {
+			return ch.dsn + uint64(d), true
+		}
+	}
+	return 0, false
+}
+
+// hintedReinject returns the index of the reinjection range strictly
+// holding the hint, consuming the hint; -1 when there is none.
+func (c *Conn) hintedReinject() int {
+	if !c.reinjHinted {
+		return -1
+	}
+	c.reinjHinted = false
+	for j, r := range c.reinj {
+		if dsnLT(r.start, c.reinjHint) && dsnLT(c.reinjHint, r.end) {
+			return j
+		}
+	}
+	return -1
+}
+
+// consumeReinject removes [start, start+n) from reinjection range j.
+func (c *Conn) consumeReinject(j int, start uint64, n int) {
+	r := &c.reinj[j]
+	end := start + uint64(n)
+	switch {
+	case start == r.start:
+		r.start = end
+		if r.start == r.end {
+			c.reinj = append(c.reinj[:j], c.reinj[j+1:]...)
+		}
+	case end == r.end:
+		r.end = start
+	default:
+		tail := dsnRange{end, r.end}
+		r.end = start
+		c.reinj = slices.Insert(c.reinj, j+1, tail)
 	}
 }
 
@@ -269,9 +329,14 @@ func (c *Conn) schedule() {
 	for len(sts) > 0 {
 		var start, end uint64
 		reinject := len(c.reinj) > 0
+		rj := 0 // the reinjection range taken from
 		if reinject {
 			r := &c.reinj[0]
 			start, end = r.start, r.end
+			if j := c.hintedReinject(); j >= 0 && !w.copies {
+				rj, r = j, &c.reinj[j]
+				start, end = c.reinjHint, r.end
+			}
 			if w.copies {
 				// Copies were made: a working subflow may still
 				// carry this data, which then need not go out once
@@ -329,9 +394,13 @@ func (c *Conn) schedule() {
 		}
 		if reinject {
 			c.infOK = false // the subflows no longer carry the data stream as is
-			c.reinj[0].start += uint64(n)
-			if c.reinj[0].start == c.reinj[0].end {
-				c.reinj = c.reinj[1:]
+			if rj == 0 && start == c.reinj[0].start {
+				c.reinj[0].start += uint64(n)
+				if c.reinj[0].start == c.reinj[0].end {
+					c.reinj = c.reinj[1:]
+				}
+			} else {
+				c.consumeReinject(rj, start, n)
 			}
 			c.st.retransmits++
 			c.st.bytesRetrans += uint64(n)

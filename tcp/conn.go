@@ -442,6 +442,34 @@ func (c *Conn) SilentSince() time.Time {
 	return c.timeAt(max(c.st.lastAckRecv, out[0].xmit, out[1].xmit))
 }
 
+// LikelyHole guesses, once the path has gone silent (no acknowledgment
+// for a while with data in flight), the first outstanding byte the peer
+// lacks. The acknowledgments the peer sent in the last one-way delay
+// before the silence died with the path, so it likely received more than
+// it acknowledged: what was sent up to one one-way delay (half the minimum
+// RTT) after the oldest data the last acknowledgment could cover (sent an
+// SRTT before it arrived). The guess keeps a fifth of that one-way delay
+// on the early side. It returns the sequence number of the first
+// outstanding segment, not SACKed, sent at or after that time, and false
+// when that is the oldest outstanding one (nothing to gain), when there is
+// none, or before an RTT sample.
+func (c *Conn) LikelyHole() (uint32, bool) {
+	out := c.outstanding()
+	if len(out) == 0 || c.srtt <= 0 || c.minRTT <= 0 || c.st.lastAckRecv == 0 {
+		return 0, false
+	}
+	cutoff := c.st.lastAckRecv - int64(c.srtt) + int64(c.minRTT)*2/5
+	for i := range out {
+		if out[i].xmit >= cutoff && out[i].flags&recSacked == 0 {
+			if i == 0 {
+				return 0, false
+			}
+			return out[i].seq, true
+		}
+	}
+	return 0, false
+}
+
 // SmoothedRTT returns the RTT estimator's SRTT and RTTVAR (RFC 6298 §2);
 // zero before the first sample.
 func (c *Conn) SmoothedRTT() (srtt, rttvar time.Duration) { return c.srtt, c.rttvar }

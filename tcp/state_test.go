@@ -785,3 +785,40 @@ func TestTSOSegs(t *testing.T) {
 		}
 	}
 }
+
+// TestLikelyHole checks the guess of the first byte the peer lacks once the
+// path is silent: the first outstanding segment, not SACKed, sent at or
+// after (last ACK − SRTT + 2/5 of the minimum RTT), unless that is the
+// oldest one.
+func TestLikelyHole(t *testing.T) {
+	c, _ := dialed(t, testConfig(), sackOpts(), 1000)
+	ms := int64(time.Millisecond)
+	for _, tc := range []struct {
+		name   string
+		xmit   []int64 // ms
+		sacked int     // index of a SACKed record, or -1
+		srtt   time.Duration
+		want   uint32
+		ok     bool
+	}{
+		// Last ACK at 100 ms, SRTT 40 ms, minimum RTT 20 ms: cutoff 68 ms.
+		{"guess", []int64{60, 64, 66, 68, 70}, -1, 40 * time.Millisecond, 3000, true},
+		{"sacked", []int64{60, 64, 66, 68, 70}, 3, 40 * time.Millisecond, 4000, true},
+		{"all before", []int64{60, 62, 64}, -1, 40 * time.Millisecond, 0, false},
+		{"oldest", []int64{70, 72}, -1, 40 * time.Millisecond, 0, false},
+		{"no RTT", []int64{60, 70}, -1, 0, 0, false},
+	} {
+		c.recs, c.recHead = c.recs[:0], 0
+		for i, x := range tc.xmit {
+			r := txRec{seq: uint32(i * 1000), n: 1000, xmit: x * ms}
+			if i == tc.sacked {
+				r.flags = recSacked
+			}
+			c.recs = append(c.recs, r)
+		}
+		c.st.lastAckRecv, c.srtt, c.minRTT = 100*ms, tc.srtt, 20*time.Millisecond
+		if got, ok := c.LikelyHole(); got != tc.want || ok != tc.ok {
+			t.Errorf("%s: LikelyHole = %d, %v; want %d, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -242,8 +242,12 @@ func (c *Conn) consumeReinject(j int, start uint64, n int) {
 	switch {
 	case start == r.start:
 		r.start = end
-		if r.start == r.end {
-			c.reinj = append(c.reinj[:j], c.reinj[j+1:]...)
+		switch {
+		case r.start != r.end:
+		case j == 0:
+			c.reinj = c.reinj[1:]
+		default:
+			c.reinj = slices.Delete(c.reinj, j, j+1)
 		}
 	case end == r.end:
 		r.end = start
@@ -394,14 +398,7 @@ func (c *Conn) schedule() {
 		}
 		if reinject {
 			c.infOK = false // the subflows no longer carry the data stream as is
-			if rj == 0 && start == c.reinj[0].start {
-				c.reinj[0].start += uint64(n)
-				if c.reinj[0].start == c.reinj[0].end {
-					c.reinj = c.reinj[1:]
-				}
-			} else {
-				c.consumeReinject(rj, start, n)
-			}
+			c.consumeReinject(rj, start, n)
 			c.st.retransmits++
 			c.st.bytesRetrans += uint64(n)
 			c.mib.inc(MPTCPRetrans)

@@ -93,17 +93,6 @@ type hystart struct {
 func (h *hystart) slowStart(a Ack, mss int, cwnd float64) (inc int, exit bool) {
 	if !h.started || a.Round != h.round {
 		h.roundStart, h.lastACK, h.trainDone = a.Now, a.Now, false
-	} else if !h.trainDone {
-		if a.Now.Sub(h.lastACK) > hsACKDelta {
-			h.trainDone = true
-		} else {
-			h.lastACK = a.Now
-			if cwnd >= hsLowWindow && a.MinRTT > 0 && a.Now.Sub(h.roundStart) > (a.MinRTT+hsACKDelay)/2 {
-				return 0, true // enter congestion avoidance with ssthresh = cwnd
-			}
-		}
-	}
-	if !h.started || a.Round != h.round {
 		h.started, h.round = true, a.Round
 		h.lastRoundMinRTT, h.curRoundMinRTT, h.samples = h.curRoundMinRTT, 0, 0
 		if h.css {
@@ -113,6 +102,15 @@ func (h *hystart) slowStart(a Ack, mss int, cwnd float64) (inc int, exit bool) {
 				// avoidance with ssthresh = cwnd.
 				h.css = false
 				return 0, true
+			}
+		}
+	} else if !h.trainDone {
+		if a.Now.Sub(h.lastACK) > hsACKDelta {
+			h.trainDone = true
+		} else {
+			h.lastACK = a.Now
+			if cwnd >= hsLowWindow && a.MinRTT > 0 && a.Now.Sub(h.roundStart) > (a.MinRTT+hsACKDelay)/2 {
+				return 0, true // enter congestion avoidance with ssthresh = cwnd
 			}
 		}
 	}

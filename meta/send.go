@@ -196,7 +196,8 @@ func (c *Conn) checkSilence(now time.Time) {
 		// the first reinjected chunk starts where it likely lacks data,
 		// so that a subflow with a small window (a backup one, starting
 		// from its initial window) fills the hole in its first flight
-		// rather than carrying bytes the peer has. The rest follows in
+		// rather than carrying bytes the peer has and drops (RFC 8684
+		// §3.3.6: it keeps the first copy of each byte). The rest follows in
 		// order; if the guess is early, that chunk is partly duplicate,
 		// if late, the hole is filled by the chunks that follow, as
 		// without a guess.

@@ -230,15 +230,9 @@ func (s *Stack) Receive(now time.Time, nic link.NIC, pkt []byte) {
 // SuperReceiver), as one segment: the connection acknowledges it as the
 // segments it stands for (tcp.Segment.GSO).
 func (s *Stack) ReceiveSuper(now time.Time, nic link.NIC, pkt []byte, gso int) {
-	s.busy++
-	if nic != s.rxNIC {
-		s.rxNIC, s.rxOK = nic, checksumsVerified(nic)
-	}
 	s.rx.GSO = gso
-	s.input(now, pkt, s.rxOK)
+	s.Receive(now, nic, pkt)
 	s.rx.GSO = 0
-	s.busy--
-	s.flush(now)
 }
 
 // StartBatch holds back what the Stack sends until EndBatch

@@ -477,8 +477,8 @@ func (c *Conn) SmoothedRTT() (srtt, rttvar time.Duration) { return c.srtt, c.rtt
 // TSOSegs is how many full-sized segments of a burst may go out together
 // as one super-packet through a NIC with segmentation offload, as Linux
 // sizes them (tcp_tso_autosize): about 1 ms of data at the pacing rate
-// (cwnd/SRTT, twice that in slow start and 1.2 times after, as Info's
-// PacingRate), plus, on short paths, up to 64 KiB halved for every 512 µs
+// (Info's PacingRate: cwnd/SRTT, twice that in slow start and 1.2 times
+// after, unless the controller sets one), plus, on short paths, up to 64 KiB halved for every 512 µs
 // of minimum RTT; at least 2, and at most what 64 KiB holds. A sender that
 // does not pace otherwise keeps its bursts short on slow paths this way,
 // and sends the largest super-packets where they pay, on fast short ones.
@@ -489,11 +489,7 @@ func (c *Conn) TSOSegs() int {
 	if c.srtt <= 0 || mss <= 0 {
 		return 2
 	}
-	rate := 1.2 * float64(c.cc.Cwnd()) / c.srtt.Seconds()
-	if c.cc.Cwnd() < c.cc.Ssthresh() {
-		rate = 2 * float64(c.cc.Cwnd()) / c.srtt.Seconds()
-	}
-	bytes := int(rate / 1024) // Linux's sk_pacing_shift of 10: about 1 ms
+	bytes := int(c.pacingRate() >> 10) // Linux's sk_pacing_shift of 10: about 1 ms
 	if r := c.minRTT.Microseconds() >> 9; r < 31 {
 		bytes += maxGSO >> r
 	}

@@ -135,14 +135,20 @@ func (c *Conn) Info() Info {
 			i.Lost++
 		}
 	}
-	i.PacingRate = c.cc.PacingRate()
-	if i.PacingRate == 0 && c.srtt > 0 {
-		// Linux's default: 200% of cwnd/SRTT in slow start, 120% after.
-		f := 1.2
-		if c.cc.Cwnd() < c.cc.Ssthresh() {
-			f = 2
-		}
-		i.PacingRate = uint64(f * float64(c.cc.Cwnd()) / c.srtt.Seconds())
-	}
+	i.PacingRate = c.pacingRate()
 	return i
+}
+
+// pacingRate is the controller's pacing rate in bytes/s or, when it sets
+// none, Linux's default: 200% of cwnd/SRTT in slow start, 120% after; 0
+// before the first RTT sample.
+func (c *Conn) pacingRate() uint64 {
+	if r := c.cc.PacingRate(); r != 0 || c.srtt <= 0 {
+		return r
+	}
+	f := 1.2
+	if c.cc.Cwnd() < c.cc.Ssthresh() {
+		f = 2
+	}
+	return uint64(f * float64(c.cc.Cwnd()) / c.srtt.Seconds())
 }

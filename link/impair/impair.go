@@ -420,11 +420,7 @@ func (m *Impairer) advance(t int64, out link.Emitter) {
 			f := m.popFlight()
 			m.stats.DeliveredPackets += uint64(f.segs)
 			m.stats.DeliveredBytes += uint64(f.wire)
-			if se, ok := out.(SuperEmitter); ok && f.gso > 0 {
-				se.EmitSuper(f.pkt, f.gso)
-			} else {
-				out.Emit(f.pkt)
-			}
+			m.emit(out, &f)
 			m.pool.put(f.pkt)
 		case txEnd:
 			q := m.queue.pop()
@@ -441,6 +437,18 @@ func (m *Impairer) advance(t int64, out link.Emitter) {
 			}
 		}
 	}
+}
+
+// emit hands a packet that arrived to out: a super-packet through
+// SuperEmitter when out is one (ordinary packets skip the check).
+func (m *Impairer) emit(out link.Emitter, f *flight) {
+	if f.gso > 0 {
+		if se, ok := out.(SuperEmitter); ok {
+			se.EmitSuper(f.pkt, f.gso)
+			return
+		}
+	}
+	out.Emit(f.pkt)
 }
 
 // dropAll loses the queue and the packets that would arrive after t.
